@@ -1,0 +1,58 @@
+"""Quantities with units in configuration: times ("1 ms", "250 us", "2.5 s").
+
+The bench's clock counts integer nanoseconds; every time a user writes is
+converted here, exactly, to ticks.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+NS_PER_S = 1_000_000_000
+
+_TIME_UNITS = {
+    "ns": Fraction(1),
+    "us": Fraction(1_000), "µs": Fraction(1_000),
+    "ms": Fraction(1_000_000),
+    "s": Fraction(NS_PER_S),
+    "min": Fraction(60 * NS_PER_S),
+    "h": Fraction(3600 * NS_PER_S),
+}
+_TIME_RE = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zµ]+)\s*$")
+
+
+class UnitError(ValueError):
+    """A quantity has no unit, an unknown unit, or is not a number."""
+
+
+def parse_time_ns(value: object, *, allow_negative: bool = False) -> int:
+    """'2.5 s' -> 2_500_000_000. A bare number is refused: say the unit."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise UnitError(f"expected a time with a unit such as '10 ms', got {value!r}")
+    match = _TIME_RE.match(value)
+    if not match:
+        raise UnitError(f"expected a time with a unit such as '10 ms', got {value!r}")
+    number, unit = match.groups()
+    if unit not in _TIME_UNITS:
+        raise UnitError(f"unknown time unit {unit!r} in {value!r}; "
+                        f"use one of ns, us, ms, s, min, h")
+    ticks = Fraction(number) * _TIME_UNITS[unit]
+    if ticks.denominator != 1:
+        raise UnitError(f"{value!r} is finer than the 1 ns clock resolution")
+    ns = int(ticks)
+    if ns < 0 and not allow_negative:
+        raise UnitError(f"time must not be negative: {value!r}")
+    return ns
+
+
+def format_time_ns(ns: int) -> str:
+    """Human-readable time for reports: picks the unit that reads best."""
+    a = abs(ns)
+    if a >= NS_PER_S:
+        return f"{ns / NS_PER_S:.6g} s"
+    if a >= 1_000_000:
+        return f"{ns / 1_000_000:.6g} ms"
+    if a >= 1_000:
+        return f"{ns / 1_000:.6g} us"
+    return f"{ns} ns"
