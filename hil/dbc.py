@@ -1,0 +1,124 @@
+"""Loading the wire contract: a DBC file as a cantools ``Database``, plus the bench's reading
+of the attributes it relies on (cycle time, send type, E2E data id).
+
+This is the only place the bench parses a DBC. Every problem with the file becomes one
+:class:`hil.errors.DbcError` line naming the file and, where it can be known, the line, so a
+user of ``hil run`` sees ``dbc/ntec5.dbc:42:27: invalid syntax ...`` and not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from os import PathLike
+from pathlib import Path
+
+import cantools
+from cantools.database.can import Database, Message
+
+from hil.errors import DbcError
+
+__all__ = [
+    "load_dbc",
+    "cycle_time_ns",
+    "e2e_data_id",
+    "is_e2e",
+    "send_type",
+    "crc_signal_name",
+    "counter_signal_name",
+]
+
+# cantools' DBC grammar errors read "Invalid syntax at line 42, column 27: ..."; the parse
+# error object carries line/column too, but the text is the stable part across versions.
+_LINE_COL = re.compile(r"line (\d+), column (\d+)")
+
+
+def load_dbc(path: str | PathLike[str]) -> Database:
+    """Load a DBC file strictly (overlapping or ill-fitting signals are errors).
+
+    Raises :class:`DbcError` naming the file and, when known, the line.
+    """
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="cp1252")  # the DBC ecosystem's encoding
+    except OSError as exc:
+        raise DbcError(f"cannot read DBC file: {exc.strerror or exc}", file=file) from None
+    try:
+        return cantools.database.load_string(text, database_format="dbc", strict=True)
+    except cantools.database.UnsupportedDatabaseFormatError as exc:
+        inner = exc.e_dbc if exc.e_dbc is not None else exc
+        raise _dbc_error(file, text, inner) from None
+    except (cantools.database.Error, ValueError, KeyError, TypeError) as exc:
+        # Semantic errors after parsing (overlapping signals, bad attribute values) come
+        # without a position: point at the message or signal the error names.
+        raise _dbc_error(file, text, exc) from None
+
+
+def _dbc_error(file: str, text: str, exc: BaseException) -> DbcError:
+    message = " ".join(str(exc).split())  # one line, whatever the source error looks like
+    line = column = None
+    match = _LINE_COL.search(message)
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+        # Drop cantools' own position prefix; DbcError.where() says it once.
+        detail = message[match.end():].strip(' :"')
+        message = f"invalid syntax at >>!<<: {detail}" if "syntax" in message else detail
+    else:
+        line = _line_of_named_item(text, message)
+    return DbcError(message or type(exc).__name__, file=file, line=line, column=column)
+
+
+def _line_of_named_item(text: str, message: str) -> int | None:
+    """The line defining the first signal or message that the error text names."""
+    lines = text.splitlines()
+    for prefix in (r"SG_\s+", r"BO_\s+\d+\s+"):
+        best: tuple[int, int] | None = None  # (position in the error text, line number)
+        for number, source in enumerate(lines, start=1):
+            m = re.match(r"\s*" + prefix + r"(\w+)", source)
+            named = m and re.search(r"\b" + re.escape(m.group(1)) + r"\b", message)
+            if named and (best is None or named.start() < best[0]):
+                best = (named.start(), number)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def cycle_time_ns(message: Message) -> int | None:
+    """Cycle time from ``GenMsgCycleTime`` (ms) in integer nanoseconds; None when the message
+    is not cyclic (attribute absent or 0)."""
+    cycle_ms = message.cycle_time
+    if not cycle_ms:
+        return None
+    return int(cycle_ms) * 1_000_000
+
+
+def send_type(message: Message) -> str:
+    """``GenMsgSendType`` of the message (the DBC's default when not set), e.g. "Cyclic",
+    or "OnReception" for EcuFast."""
+    value = message.send_type
+    if value is None:
+        return "Cyclic"
+    return str(value)
+
+
+def e2e_data_id(message: Message) -> int | None:
+    """The message's own ``E2EDataId`` attribute; None when the message does not set one
+    (the attribute default is deliberately not used: an unset id is not protection)."""
+    dbc = message.dbc
+    if dbc is None or "E2EDataId" not in dbc.attributes:
+        return None
+    return int(dbc.attributes["E2EDataId"].value)
+
+
+def crc_signal_name(message: Message) -> str:
+    return f"{message.name}_CRC"
+
+
+def counter_signal_name(message: Message) -> str:
+    return f"{message.name}_Counter"
+
+
+def is_e2e(message: Message) -> bool:
+    """True when the message carries ``<Msg>_CRC``, ``<Msg>_Counter`` and an ``E2EDataId``."""
+    names = {signal.name for signal in message.signals}
+    return (crc_signal_name(message) in names and counter_signal_name(message) in names
+            and e2e_data_id(message) is not None)
