@@ -1,0 +1,396 @@
+"""Condition expressions of the scenario language, parsed safely and evaluated vectorised.
+
+A condition such as ``BoostPressure > 240 and EngineMode == 'LIMP'`` is parsed with Python's
+:mod:`ast` module, checked against a whitelist of node types and compiled into a tree of
+small closures. Nothing is ever handed to ``eval``/``exec``. The same compiled expression
+evaluates on scalars (online checks while a scenario runs, e.g. ``wait_until``) and on numpy
+arrays (expectations over a whole trace); both paths go through the same numpy functions so
+they cannot disagree.
+
+Names are DBC signals (``BoostPressure``), qualified DBC signals (``EcuFast.FuelCut``) and
+plant quantities (``engine.speed_rpm``, ``sensor.lambda``). A dotted name is always one name:
+Python would read ``engine.speed_rpm`` as attribute access and ``sensor.lambda`` as a syntax
+error (``lambda`` is a keyword), so dotted paths are replaced by placeholders of the same
+length before parsing; column numbers in error messages stay exact.
+
+Strings are allowed only where they name an entry of a value table, next to a comparison
+with a value-table signal: ``EngineMode == 'LIMP'`` compiles to ``EngineMode == 2``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hil.errors import ExpressionError
+from hil.yamlio import closest
+
+__all__ = ["Expr", "compile_expr", "Where", "NamesProvider", "ChoicesProvider"]
+
+Where = tuple[str, int, int]  # file, line (1-based), column (1-based) of the expression text
+NamesProvider = Callable[[str], bool] | Collection[str]
+ChoicesProvider = Callable[[str], Mapping[str, float] | None]
+Value = Any  # float | np.ndarray | np.bool_ | bool
+_Fn = Callable[[Mapping[str, Any]], Value]
+
+# A dotted identifier path that is not preceded by a word character or a dot (so the
+# exponent of "1e5.x" or the tail of "a.b.c" never starts a match). Strings are matched
+# first by the alternation so that dots inside quoted value-table names are left alone.
+_TOKEN_RE = re.compile(
+    r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    r"""|(?<![\w.])([A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)+)"""
+)
+
+_COMPARE: dict[type[ast.cmpop], tuple[str, Callable[[Any, Any], Any]]] = {
+    ast.Eq: ("==", np.equal),
+    ast.NotEq: ("!=", np.not_equal),
+    ast.Lt: ("<", np.less),
+    ast.LtE: ("<=", np.less_equal),
+    ast.Gt: (">", np.greater),
+    ast.GtE: (">=", np.greater_equal),
+}
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.true_divide,
+}
+_OPERATOR_NAMES: dict[type[ast.AST], str] = {
+    ast.Pow: "'**'", ast.Mod: "'%'", ast.FloorDiv: "'//'", ast.MatMult: "'@'",
+    ast.BitAnd: "'&' (use 'and')", ast.BitOr: "'|' (use 'or')", ast.BitXor: "'^'",
+    ast.LShift: "'<<'", ast.RShift: "'>>'", ast.Invert: "'~' (use 'not')",
+    ast.In: "'in'", ast.NotIn: "'not in'", ast.Is: "'is' (use '==')",
+    ast.IsNot: "'is not' (use '!=')",
+}
+# Friendly names for constructs a user might try; anything else gets its ast class name.
+_CONSTRUCT_NAMES: dict[type[ast.AST], str] = {
+    ast.Subscript: "subscripts", ast.Slice: "slices", ast.Lambda: "lambda",
+    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
+    ast.IfExp: "conditional expressions", ast.List: "lists", ast.Tuple: "tuples",
+    ast.Set: "sets", ast.Dict: "dicts", ast.NamedExpr: "assignments",
+    ast.JoinedStr: "f-strings", ast.Starred: "starred arguments", ast.Await: "await",
+    ast.Yield: "yield", ast.YieldFrom: "yield",
+}
+_FUNCTIONS = ("abs", "min", "max")
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """A compiled condition or arithmetic expression.
+
+    ``names`` is every signal or quantity the expression reads. ``evaluate`` takes a mapping
+    from those names to floats or to equally long numpy arrays and returns a bool / float
+    (scalars) or an array of the same length.
+    """
+
+    text: str
+    names: frozenset[str]
+    where: Where | None
+    _fn: _Fn = field(repr=False)
+    is_condition: bool = True
+
+    def evaluate(self, ns: Mapping[str, Any]) -> Value:
+        missing = [n for n in self.names if n not in ns]
+        if missing:
+            raise _error(f"no value for {missing[0]!r} when evaluating {self.text!r}",
+                         self.where, 0)
+        with np.errstate(all="ignore"):  # x/0 is inf and NaN compares False, on both paths
+            result = self._fn(ns)
+        if isinstance(result, np.ndarray) and result.ndim == 0:
+            result = result[()]
+        if isinstance(result, np.generic):
+            result = result.item()
+        return result
+
+    def truth(self, ns: Mapping[str, Any]) -> Any:
+        """Evaluate as a condition: True where the expression holds and every name is known.
+
+        A name whose value is NaN (no sample seen yet) makes the condition False there, even
+        under ``not``: a condition about a signal that has not been seen cannot hold.
+        """
+        value = self.evaluate(ns)
+        result = np.not_equal(value, 0)
+        for name in self.names:
+            result = np.logical_and(result, ~np.isnan(np.asarray(ns[name], dtype=float)))
+        if isinstance(result, np.ndarray) and result.ndim == 0:
+            return bool(result)
+        if isinstance(result, np.generic):
+            return bool(result)
+        return result
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | None = None,
+                 where: Where | None = None, *, candidates: Iterable[str] | None = None) -> Expr:
+    """Parse and compile ``text``; raise a one-line :class:`ExpressionError` if it is wrong.
+
+    ``names`` says which names exist (a collection, or a predicate for large or lazy name
+    spaces, then ``candidates`` lists names for the "did you mean" suggestion). ``choices``
+    returns the value table (label -> number) of a signal, or None. ``where`` is the position
+    of the first character of ``text`` in its file; error columns add the offset inside.
+    """
+    if not isinstance(text, str):
+        raise _error(f"expected a condition as a string, got {text!r}", where, 0)
+    if not text.strip():
+        raise _error("empty condition", where, 0)
+    if "\n" in text:
+        # YAML folds plain multi-line scalars into one line; a literal newline would only
+        # come from a block scalar, where columns cannot be mapped back anyway.
+        text = " ".join(text.split())
+    if callable(names) and not isinstance(names, Collection):
+        known = names
+        suggestions = list(candidates or ())
+    else:
+        name_set = frozenset(names)
+        known = name_set.__contains__
+        suggestions = list(candidates) if candidates is not None else sorted(name_set)
+    compiler = _Compiler(text, known, suggestions, choices or (lambda _n: None), where)
+    fn, is_condition = compiler.compile()
+    return Expr(text=text, names=frozenset(compiler.used), where=where, _fn=fn,
+                is_condition=is_condition)
+
+
+def _error(message: str, where: Where | None, offset: int) -> ExpressionError:
+    if where is None:
+        return ExpressionError(message)
+    file, line, column = where
+    return ExpressionError(message, file=file, line=line, column=column + offset)
+
+
+class _Compiler:
+    """One pass over the ast: validate against the whitelist and build closures."""
+
+    def __init__(self, text: str, known: Callable[[str], bool], suggestions: list[str],
+                 choices: ChoicesProvider, where: Where | None) -> None:
+        self.text = text
+        self.known = known
+        self.suggestions = suggestions
+        self.choices = choices
+        self.where = where
+        self.used: set[str] = set()
+        self.placeholders: dict[str, str] = {}
+
+    # -- parsing -------------------------------------------------------------------------
+
+    def _substitute_dotted(self) -> str:
+        """Replace each dotted path by a same-length identifier (see module docstring)."""
+        counter = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal counter
+            if match.group(1) is not None:
+                return match.group(0)
+            dotted = re.sub(r"\s+", "", match.group(2))
+            width = len(match.group(2))
+            while True:
+                placeholder = f"_{counter}".ljust(width, "_")
+                counter += 1
+                if len(placeholder) == width and placeholder not in self.text:
+                    break
+                if len(f"_{counter}") > width:  # cannot happen for sane input; keep honest
+                    raise _error("too many dotted names in one expression", self.where,
+                                 match.start())
+            self.placeholders[placeholder] = dotted
+            return placeholder
+
+        return _TOKEN_RE.sub(replace, self.text)
+
+    def compile(self) -> tuple[_Fn, bool]:
+        source = self._substitute_dotted()
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError as exc:
+            message = (exc.msg or "invalid syntax").split(" (")[0]
+            if not exc.offset:  # Python reports offset 0 when the input ended too early
+                offset = len(self.text.rstrip())
+                message = "the expression ends too early"
+            else:
+                offset = min(exc.offset - 1, len(self.text))
+            if re.search(r"(?<![=!<>])=(?!=)", self.text):
+                message += "; use '==' to compare"
+            raise _error(f"bad expression {self.text!r}: {message}", self.where,
+                         offset) from None
+        return self._node(tree.body), self._is_condition(tree.body)
+
+    def _is_condition(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.BoolOp | ast.Compare):
+            return True
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return True
+        return isinstance(node, ast.Constant) and isinstance(node.value, bool)
+
+    def _fail(self, message: str, node: ast.AST) -> ExpressionError:
+        offset = getattr(node, "col_offset", 0)
+        return _error(f"{message} in {self.text!r}", self.where, offset)
+
+    def _segment(self, node: ast.AST) -> str:
+        start, end = node.col_offset, getattr(node, "end_col_offset", None)  # type: ignore[attr-defined]
+        return self.text[start:end]
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def _node(self, node: ast.AST) -> _Fn:
+        if isinstance(node, ast.BoolOp):
+            return self._boolop(node)
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node)
+        if isinstance(node, ast.BinOp):
+            op = _BINARY.get(type(node.op))
+            if op is None:
+                raise self._fail(f"operator {_OPERATOR_NAMES.get(type(node.op), '?')} "
+                                 "is not allowed", node)
+            left, right = self._node(node.left), self._node(node.right)
+            return lambda ns: op(left(ns), right(ns))
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = self._name(node)
+            return lambda ns: ns[name]
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, str):
+                raise self._fail(f"the string {value!r} is only allowed compared with a "
+                                 "value-table signal, as in EngineMode == 'LIMP'", node)
+            if isinstance(value, bool):
+                constant: Any = np.bool_(value)
+            elif isinstance(value, int | float):
+                constant = np.float64(value)
+            else:
+                raise self._fail(f"the constant {value!r} is not allowed", node)
+            return lambda _ns: constant
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        what = _CONSTRUCT_NAMES.get(type(node), type(node).__name__)
+        raise self._fail(f"{what} are not allowed" if what.endswith("s") else
+                         f"{what} is not allowed", node)
+
+    def _boolop(self, node: ast.BoolOp) -> _Fn:
+        parts = [self._node(v) for v in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+
+        def fn(ns: Mapping[str, Any]) -> Value:
+            # No short-circuit: on arrays every element needs every operand anyway, and the
+            # scalar path must give the same answer as the vectorised one.
+            result = parts[0](ns)
+            for part in parts[1:]:
+                result = combine(result, part(ns))
+            return result
+
+        return fn
+
+    def _unary(self, node: ast.UnaryOp) -> _Fn:
+        operand = self._node(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda ns: np.logical_not(operand(ns))
+        if isinstance(node.op, ast.USub):
+            return lambda ns: np.negative(np.asarray(operand(ns), dtype=float))
+        if isinstance(node.op, ast.UAdd):
+            return lambda ns: np.asarray(operand(ns), dtype=float)
+        raise self._fail(f"operator {_OPERATOR_NAMES.get(type(node.op), '?')} "
+                         "is not allowed", node)
+
+    def _compare(self, node: ast.Compare) -> _Fn:
+        operands = [node.left, *node.comparators]
+        compiled: list[_Fn] = []
+        for i, operand in enumerate(operands):
+            if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
+                compiled.append(self._choice(operand, operands, i))
+            else:
+                compiled.append(self._node(operand))
+        ops = []
+        for op in node.ops:
+            entry = _COMPARE.get(type(op))
+            if entry is None:
+                raise self._fail(f"comparison {_OPERATOR_NAMES.get(type(op), '?')} "
+                                 "is not allowed", node)
+            ops.append(entry[1])
+
+        if len(ops) == 1:
+            left, right, op0 = compiled[0], compiled[1], ops[0]
+            return lambda ns: op0(left(ns), right(ns))
+
+        def chain(ns: Mapping[str, Any]) -> Value:
+            values = [c(ns) for c in compiled]
+            result = ops[0](values[0], values[1])
+            for k in range(1, len(ops)):
+                result = np.logical_and(result, ops[k](values[k], values[k + 1]))
+            return result
+
+        return chain
+
+    def _choice(self, node: ast.Constant, operands: list[ast.expr], index: int) -> _Fn:
+        """Resolve a value-table label against the neighbouring signal of the comparison."""
+        label = node.value
+        neighbours = [operands[j] for j in (index - 1, index + 1) if 0 <= j < len(operands)]
+        for other in neighbours:
+            if isinstance(other, ast.Name | ast.Attribute):
+                name = self._name(other)
+                table = self.choices(name)
+                if not table:
+                    raise self._fail(f"{name} has no value table, so {label!r} means "
+                                     "nothing; compare with a number", node)
+                if label not in table:
+                    raise self._fail(f"{label!r} is not a value of {name}"
+                                     f"{closest(label, table)}; values: "
+                                     f"{', '.join(map(str, table))}", node)
+                number = np.float64(table[label])
+                return lambda _ns: number
+        raise self._fail(f"the string {label!r} must be compared directly with a "
+                         "value-table signal, as in EngineMode == 'LIMP'", node)
+
+    def _call(self, node: ast.Call) -> _Fn:
+        func = node.func
+        fname = func.id if isinstance(func, ast.Name) else None
+        if fname not in _FUNCTIONS:
+            shown = self._segment(func) if fname is None else fname
+            raise self._fail(f"calling {shown!r} is not allowed; only abs, min and max",
+                             node)
+        if node.keywords:
+            raise self._fail(f"{fname}() takes no keyword arguments", node.keywords[0].value)
+        args = [self._node(a) for a in node.args]
+        if fname == "abs":
+            if len(args) != 1:
+                raise self._fail("abs() takes exactly one argument", node)
+            arg = args[0]
+            return lambda ns: np.abs(arg(ns))
+        if len(args) < 2:
+            raise self._fail(f"{fname}() takes two or more arguments", node)
+        reduce = np.minimum if fname == "min" else np.maximum
+
+        def fn(ns: Mapping[str, Any]) -> Value:
+            result = args[0](ns)
+            for a in args[1:]:
+                result = reduce(result, a(ns))
+            return result
+
+        return fn
+
+    def _name(self, node: ast.Name | ast.Attribute) -> str:
+        """The signal or quantity a Name (or an Attribute chain over names) refers to."""
+        parts: list[str] = []
+        current: ast.AST = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name):
+            raise self._fail(f"attribute access {self._segment(node)!r} is not allowed; "
+                             "only signal and quantity names may contain dots", node)
+        parts.append(current.id)
+        name = ".".join(self.placeholders.get(p, p) for p in reversed(parts))
+        if name in _FUNCTIONS:
+            raise self._fail(f"{name} is a function; call it as {name}(...)", node)
+        if name in ("True", "False", "None"):  # only reachable via odd placeholders
+            raise self._fail(f"{name} is not a name", node)
+        if not self.known(name):
+            raise self._fail(f"unknown signal or quantity {name!r}"
+                             f"{closest(name, self.suggestions)}", node)
+        self.used.add(name)
+        return name
