@@ -1,0 +1,67 @@
+"""The ``hil`` command: one module per subcommand (STYLE.md 12).
+
+A user mistake (a bad rig, scenario, DBC or calibration) is printed as one line,
+``file:line:col: message``, and exits 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hil import __version__
+from hil.errors import HilError
+
+# name -> (module, one-line help); modules are imported only when their command runs,
+# so `hil --help` stays fast.
+SUBCOMMANDS = {
+    "run": ("hil.cli.run", "run scenarios (the main job): progress, summary, reports"),
+    "demo": ("hil.cli.demo", "run the closed loop (plants + n.Tec controllers) and summarise it"),
+    "dbc": ("hil.cli.dbc", "show the wire contract: messages, cycle times, bus load"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hil", description="n.Tec HIL bench: scenarios against physics plants and the "
+        "n.Tec controllers, in simulated time (SIL) or on real CAN buses.")
+    parser.add_argument("--version", action="version", version=f"hil {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(_module=module)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks instead of one-line errors")
+        try:
+            importlib.import_module(module).add_arguments(sp)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            sp.description = f"{help_text} (not available in this build)"
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        module = importlib.import_module(args._module)
+        return int(module.main(args) or 0)
+    except HilError as exc:
+        if args.debug:
+            raise
+        print(f"hil: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hil: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Clocks: the simulated environment and the wall-clock environment.
+
+Both are simpy environments whose time unit is the **integer nanosecond**, so the
+same processes (plant steps, ECU tasks, cyclic frames, scenario steps) run under
+either (ARCHITECTURE.md "Clock"). Simulated time is a plain
+``simpy.Environment``: events are processed as fast as the CPU allows and two
+runs with the same inputs are bit-identical, because every delay is an integer
+and time is never accumulated from floats (STYLE.md 6).
+
+The wall clock overrides one method, ``step()`` (STYLE.md 5, like simpy's
+``rt.py``): before an event is processed it waits until the event's wall time,
+sleeping first and spinning only for the last ``spin_ns`` so the wake-up is
+precise without burning a whole period. Real buses are polled while it waits
+(``add_poller``), so a frame that arrives mid-wait is handled at the time it
+arrived. Lateness of every timed event is recorded; an event later than
+``overrun_ns`` counts as an overrun. Overrun policy: **catch up** — late events
+run as soon as possible, in order, and the schedule is not shifted, so periodic
+processes keep their phase (a skipped 1 ms step would be a lost plant step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.core import EmptySchedule, Infinity
+
+NS_PER_S = 1_000_000_000
+
+
+def simulated_environment() -> simpy.Environment:
+    """The SIL clock: a plain simpy environment counting integer nanoseconds."""
+    return simpy.Environment(initial_time=0)
+
+
+def seconds(ns: int) -> float:
+    """Simulated nanoseconds to float seconds (derived, never accumulated)."""
+    return ns / NS_PER_S
+
+
+@dataclass(frozen=True)
+class PacingReport:
+    """What the wall clock measured: lateness of timed events and overruns."""
+
+    events: int
+    p50_us: float
+    p99_us: float
+    max_us: float
+    overruns: int
+    realtime_policy: str
+
+    def as_text(self) -> str:
+        return (f"{self.events} timed events, lateness p50 {self.p50_us:.1f} us, "
+                f"p99 {self.p99_us:.1f} us, max {self.max_us:.1f} us, "
+                f"{self.overruns} overruns ({self.realtime_policy})")
+
+
+Poller = Callable[[float], bool]
+"""Waits up to ``timeout`` seconds for input (a frame) and handles it; True if it did."""
+
+
+class WallClockEnvironment(simpy.Environment):
+    """A simpy environment paced by the wall clock, in integer nanoseconds.
+
+    ``spin_ns``: the last stretch before a deadline is spun, not slept, because
+    sleeping wakes up 50-500 us late on a non-RT kernel (REFERENCE.md).
+    ``max_block_ns``: pollers are never asked to block longer than this, so a
+    newly scheduled earlier event is not missed for long.
+    """
+
+    def __init__(self, *, spin_ns: int = 150_000, overrun_ns: int = 1_000_000,
+                 max_block_ns: int = 5_000_000, record_lateness: bool = True) -> None:
+        super().__init__(initial_time=0)
+        self.spin_ns = spin_ns
+        self.overrun_ns = overrun_ns
+        self.max_block_ns = max_block_ns
+        self.overruns = 0
+        self.realtime_policy = "not started"
+        self._record = record_lateness
+        self._lateness: list[int] = []
+        self._pollers: list[Poller] = []
+        self._origin_ns = time.perf_counter_ns()
+
+    # -- wiring -------------------------------------------------------------------
+
+    def add_poller(self, poller: Poller) -> None:
+        """Register a receive function of a real bus, polled while waiting."""
+        self._pollers.append(poller)
+
+    def reset_origin(self) -> None:
+        """Make wall time zero now (call right before running)."""
+        self._origin_ns = time.perf_counter_ns() - self._now
+
+    def wall_now_ns(self) -> int:
+        return time.perf_counter_ns() - self._origin_ns
+
+    # -- the one overridden method -------------------------------------------------
+
+    def step(self) -> None:
+        perf = time.perf_counter_ns
+        origin = self._origin_ns
+        spin = self.spin_ns
+        while True:
+            deadline = self.peek()
+            if deadline is Infinity and not self._pollers:
+                raise EmptySchedule
+            remaining = (Infinity if deadline is Infinity
+                         else deadline - (perf() - origin))
+            if remaining <= 0:
+                break
+            if remaining > spin:
+                block = min(remaining - spin, self.max_block_ns)
+                if self._pollers:
+                    # Time may only advance, and never past the next event.
+                    wall = perf() - origin
+                    if wall > self._now:
+                        self._now = wall if deadline is Infinity else min(wall, deadline)
+                    for poll in self._pollers:
+                        poll(block / NS_PER_S)
+                else:
+                    time.sleep(block / NS_PER_S)
+                continue
+            # Spin for the last stretch: precise, and short enough to be harmless
+            # under SCHED_FIFO.
+            while perf() - origin < deadline:
+                pass
+            break
+        late = perf() - origin - deadline
+        if self._record:
+            self._lateness.append(late)
+        if late > self.overrun_ns:
+            self.overruns += 1
+        super().step()
+
+    # -- reporting -----------------------------------------------------------------
+
+    def lateness_ns(self) -> np.ndarray:
+        return np.asarray(self._lateness, dtype=np.int64)
+
+    def pacing_report(self) -> PacingReport:
+        late = self.lateness_ns()
+        if late.size == 0:
+            return PacingReport(0, 0.0, 0.0, 0.0, self.overruns, self.realtime_policy)
+        p50, p99 = np.percentile(late, [50, 99])
+        return PacingReport(int(late.size), float(p50) / 1e3, float(p99) / 1e3,
+                            float(late.max()) / 1e3, self.overruns, self.realtime_policy)
+
+
+@contextlib.contextmanager
+def realtime_measures(env: WallClockEnvironment | None = None, *, fifo_priority: int = 50,
+                      cpu: int | None = None) -> Iterator[str]:
+    """SCHED_FIFO, CPU affinity and a frozen garbage collector around a wall-clock run.
+
+    Each measure is taken only where the OS permits it; the yielded string says
+    which were, so reports can state what the machine allowed. Everything is
+    restored on exit, also after an exception.
+    """
+    taken: list[str] = []
+    old_policy = old_param = old_affinity = None
+    if hasattr(os, "sched_setscheduler"):
+        try:
+            old_policy = os.sched_getscheduler(0)
+            old_param = os.sched_getparam(0)
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(fifo_priority))
+            taken.append(f"SCHED_FIFO {fifo_priority}")
+        except (PermissionError, OSError):
+            old_policy = None
+            taken.append("no SCHED_FIFO (not permitted)")
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        try:
+            old_affinity = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {cpu})
+            taken.append(f"pinned to CPU {cpu}")
+        except OSError:
+            taken.append("no CPU affinity (not permitted)")
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    taken.append("gc frozen")
+    policy = ", ".join(taken)
+    if env is not None:
+        env.realtime_policy = policy
+    try:
+        yield policy
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        gc.unfreeze()
+        if old_policy is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, old_policy, old_param)
+        if old_affinity is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, old_affinity)

@@ -1,0 +1,428 @@
+"""The ECU runtime: hosts the n.Tec controllers on one bus, unchanged.
+
+It does what an ECU's basic software does around the application
+(ARCHITECTURE.md "ECU runtime"): decodes received frames into the latest signal
+values, checks their end-to-end protection and timeouts and exposes that as
+``<Msg>_RxStatus`` signals, runs each controller task at its period or on
+reception of its trigger message, encodes the outputs and sends them per the DBC
+cycle times with alive counters and CRCs, and measures every task's execution
+time. It runs on any ``can.BusABC`` under either clock; controllers never see the
+clock, the bus or simpy.
+
+The 1 ms safety path is a *reception-triggered* task: the controllers run in the
+callback of the sensor frame and the reaction frame is queued ``exec_time``
+later (the simulated execution time of the ECU), instead of waiting for the next
+1 ms tick. A watchdog runs the same task on its period if the trigger frame stops
+arriving, so a lost sensor message is still acted on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import can
+import numpy as np
+
+from hil.codec import Codec
+from hil.dbc import cycle_time_ns, e2e_data_id
+from hil.e2e import E2ERx, E2ETx, RxStatus
+from hil.errors import ConfigError
+from hil.nodes import attach_receiver, initial_value
+from hil.registry import resolve
+from hil.units import UnitError, parse_time_ns
+from hil.yamlio import Loc, LocDict, LocList, check_keys, closest, error_at, load_yaml
+
+DEFAULT_CALIBRATION_LOADER = "controllers.calibration:load_calibration"
+TASK_KEYS = ("name", "trigger", "period", "offset", "exec_time", "sends", "controllers")
+CONTROLLER_KEYS = ("name", "class", "options")
+
+
+@dataclass
+class ControllerSpec:
+    name: str
+    cls: str
+    options: dict[str, Any]
+    loc: Loc | None
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    period_ns: int
+    offset_ns: int = 0
+    exec_time_ns: int = 0
+    trigger: str | None = None
+    sends: tuple[str, ...] = ()
+    controllers: list[ControllerSpec] = field(default_factory=list)
+    loc: Loc | None = None
+
+
+@dataclass
+class EcuConfig:
+    path: Path
+    calibration: Path | None
+    calibration_loader: str
+    timeout_cycles: float
+    tasks: list[TaskSpec]
+    node: str = "ECU"
+
+
+def _time(raw: LocDict, key: str, default: str | None, what: str) -> int:
+    value = raw.get(key, default)
+    if value is None:
+        raise error_at(raw.loc, f"{what} needs {key!r}")
+    try:
+        return parse_time_ns(value)
+    except UnitError as exc:
+        raise error_at(raw.value_loc(key), f"{what}.{key}: {exc}") from None
+
+
+def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
+    """Read ``controllers/ecu.yaml``: which controller runs in which task."""
+    path = Path(path)
+    raw = load_yaml(path)
+    if not isinstance(raw, LocDict):
+        raise ConfigError("an ECU configuration must be a mapping", file=str(path), line=1)
+    check_keys(raw, ("calibration", "calibration_loader", "timeout_cycles", "tasks", "node"),
+               what="ECU configuration", required=("tasks",))
+    base = path.resolve().parent
+    calibration = None
+    if raw.get("calibration") is not None:
+        calibration = (base / str(raw["calibration"])).resolve()
+        if not calibration.exists():
+            raise error_at(raw.value_loc("calibration"),
+                           f"calibration {raw['calibration']!r} does not exist")
+    messages = {m.name for m in db.messages}
+    tasks_raw = raw["tasks"]
+    if not isinstance(tasks_raw, LocList) or not tasks_raw:
+        raise error_at(raw.value_loc("tasks"), "tasks: expected a list of tasks")
+    tasks: list[TaskSpec] = []
+    for i, t in enumerate(tasks_raw):
+        if not isinstance(t, LocDict):
+            raise error_at(tasks_raw.item_loc(i), "a task must be a mapping")
+        check_keys(t, TASK_KEYS, what="task", required=("name", "period", "controllers"))
+        name = str(t["name"])
+        what = f"task {name}"
+        trigger = t.get("trigger")
+        if trigger is not None and trigger not in messages:
+            raise error_at(t.value_loc("trigger"), f"{what}: unknown trigger message "
+                           f"{trigger!r}{closest(str(trigger), messages)}")
+        sends = t.get("sends") or []
+        for j, msg in enumerate(sends):
+            if msg not in messages:
+                raise error_at(sends.item_loc(j) if isinstance(sends, LocList) else t.loc,
+                               f"{what}: unknown message {msg!r}{closest(str(msg), messages)}")
+        ctrls = []
+        ctrl_raw = t["controllers"]
+        if not isinstance(ctrl_raw, LocList):
+            raise error_at(t.value_loc("controllers"), f"{what}: controllers must be a list")
+        for j, c in enumerate(ctrl_raw):
+            if not isinstance(c, LocDict):
+                raise error_at(ctrl_raw.item_loc(j), f"{what}: a controller is "
+                               "{name:, class: 'module:Class', options: {}}")
+            check_keys(c, CONTROLLER_KEYS, what=f"{what} controller", required=("name", "class"))
+            options = c.get("options") or {}
+            if not isinstance(options, dict):
+                raise error_at(c.value_loc("options"), "options: expected a mapping")
+            ctrls.append(ControllerSpec(str(c["name"]), str(c["class"]), dict(options),
+                                        c.key_loc("class")))
+        period = _time(t, "period", None, what)
+        if period <= 0:
+            raise error_at(t.value_loc("period"), f"{what}: period must be positive")
+        tasks.append(TaskSpec(name=name, period_ns=period,
+                              offset_ns=_time(t, "offset", "0 ms", what),
+                              exec_time_ns=_time(t, "exec_time", "0 ms", what),
+                              trigger=trigger, sends=tuple(sends), controllers=ctrls,
+                              loc=tasks_raw.item_loc(i)))
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise error_at(tasks_raw.loc, "task names must be unique")
+    timeout_cycles = raw.get("timeout_cycles", 3)
+    if not isinstance(timeout_cycles, int | float) or timeout_cycles <= 0:
+        raise error_at(raw.value_loc("timeout_cycles"), "timeout_cycles: expected a positive number")
+    return EcuConfig(path=path, calibration=calibration,
+                     calibration_loader=str(raw.get("calibration_loader",
+                                                    DEFAULT_CALIBRATION_LOADER)),
+                     timeout_cycles=float(timeout_cycles), tasks=tasks,
+                     node=str(raw.get("node", "ECU")))
+
+
+class _Task:
+    """A runnable task: its controllers, its timing record, what it sends."""
+
+    __slots__ = ("spec", "controllers", "times", "last_run_ns", "runs", "watchdog_runs",
+                 "send_entries")
+
+    def __init__(self, spec: TaskSpec, controllers: list[Any]) -> None:
+        self.spec = spec
+        self.controllers = controllers
+        self.times: list[int] = []
+        self.last_run_ns = -1
+        self.runs = 0
+        self.watchdog_runs = 0
+        self.send_entries: list[_TxEntry] = []
+
+
+class _RxEntry:
+    __slots__ = ("name", "codec", "e2e", "status_name", "errors_name", "last_ns", "timeout_ns",
+                 "task", "frames", "errors")
+
+    def __init__(self, name: str, codec: Any, e2e: E2ERx | None, timeout_ns: int) -> None:
+        self.name = name
+        self.codec = codec
+        self.e2e = e2e
+        self.status_name = f"{name}_RxStatus"
+        self.errors_name = f"{name}_RxErrors"
+        self.last_ns = -1
+        self.timeout_ns = timeout_ns
+        self.task: _Task | None = None
+        self.frames = 0
+        self.errors = 0
+
+
+class _TxEntry:
+    __slots__ = ("name", "frame_id", "is_extended", "encode", "cycle_ns", "sent")
+
+    def __init__(self, name: str, frame_id: int, is_extended: bool,
+                 encode: Callable[[Mapping[str, float]], bytes], cycle_ns: int) -> None:
+        self.name = name
+        self.frame_id = frame_id
+        self.is_extended = is_extended
+        self.encode = encode
+        self.cycle_ns = cycle_ns
+        self.sent = 0
+
+
+def load_calibration(config: EcuConfig, override: str | Path | None = None) -> Any:
+    """Load the calibration through the controllers' own loader (named in ecu.yaml)."""
+    path = config.calibration
+    if override is not None:
+        candidate = Path(override)
+        if not candidate.suffix:
+            # A set name: controllers/calibration/<name>.yaml next to ecu.yaml.
+            base = (config.calibration.parent if config.calibration
+                    else config.path.resolve().parent / "calibration")
+            candidate = base / f"{override}.yaml"
+        if not candidate.exists():
+            raise ConfigError(f"calibration {str(override)!r} not found ({candidate})")
+        path = candidate
+    if path is None:
+        return None
+    loader = resolve(config.calibration_loader, kind="controllers")
+    return loader(path)
+
+
+class EcuRuntime:
+    """Runs the controllers of an :class:`EcuConfig` on a bus, in simulated or wall time."""
+
+    def __init__(self, env: Any, bus: can.BusABC, db: Any, codec: Codec, config: EcuConfig, *,
+                 calibration: Any = None, options: Mapping[str, Any] | None = None) -> None:
+        self.env = env
+        self.bus = bus
+        self.db = db
+        self.codec = codec
+        self.config = config
+        self.node = config.node
+        self.calibration = calibration
+        self.signals: dict[str, float] = {}
+        self.frames_sent = 0
+        self.frames_received = 0
+        self._rx: dict[int, _RxEntry] = {}
+        self._tx: dict[str, _TxEntry] = {}
+        self.tasks: list[_Task] = []
+        extra = dict(options or {})
+
+        for message in db.messages:
+            if self.node in message.senders:
+                e2e_id = e2e_data_id(message)
+                mc = codec.message(message.name)
+                encode = E2ETx(mc, e2e_id).protect if e2e_id is not None else mc.encode
+                self._tx[message.name] = _TxEntry(message.name, message.frame_id,
+                                                  message.is_extended_frame, encode,
+                                                  cycle_time_ns(message) or 0)
+                for sig in message.signals:
+                    self.signals[sig.name] = initial_value(sig)
+            else:
+                e2e_id = e2e_data_id(message)
+                cycle = cycle_time_ns(message) or 100_000_000
+                entry = _RxEntry(message.name, codec.message(message.name),
+                                 E2ERx(e2e_id) if e2e_id is not None else None,
+                                 int(cycle * config.timeout_cycles))
+                self._rx[message.frame_id] = entry
+                for sig in message.signals:
+                    self.signals[sig.name] = initial_value(sig)
+                self.signals[entry.status_name] = float(RxStatus.NEVER_RECEIVED)
+                self.signals[entry.errors_name] = 0.0
+
+        by_name = {e.name: e for e in self._rx.values()}
+        for spec in config.tasks:
+            controllers = [self._instantiate(c, spec, extra) for c in spec.controllers]
+            task = _Task(spec, controllers)
+            for msg in spec.sends:
+                if msg not in self._tx:
+                    raise error_at(spec.loc, f"task {spec.name} sends {msg!r}, which the "
+                                   f"node {self.node} does not send in the DBC")
+                task.send_entries.append(self._tx[msg])
+            if spec.trigger is not None:
+                if spec.trigger not in by_name:
+                    raise error_at(spec.loc, f"task {spec.name}: trigger {spec.trigger!r} is "
+                                   f"not a message the node {self.node} receives")
+                by_name[spec.trigger].task = task
+            self.tasks.append(task)
+        task_sent = {m for t in self.tasks for m in t.spec.sends}
+        self._cyclic = [e for name, e in self._tx.items() if name not in task_sent]
+        self._by_frame = {e.name: e for e in self._rx.values()}
+
+    # -- construction ----------------------------------------------------------------
+
+    def _instantiate(self, spec: ControllerSpec, task: TaskSpec, extra: dict[str, Any]) -> Any:
+        try:
+            cls = resolve(spec.cls, kind="controllers")
+        except ConfigError as exc:
+            raise error_at(spec.loc, exc.message) from None
+        options = {**spec.options, **extra.get(spec.name, {})}
+        try:
+            controller = cls(self.calibration, **options)
+        except TypeError as exc:
+            raise error_at(spec.loc, f"controller {spec.name}: {exc}") from None
+        period = getattr(controller, "period", None)
+        if period is not None and abs(period * 1e9 - task.period_ns) > 1:
+            raise error_at(spec.loc, f"controller {spec.name} declares a period of "
+                           f"{period * 1e3:g} ms but task {task.name} runs every "
+                           f"{task.period_ns / 1e6:g} ms")
+        for name in getattr(controller, "outputs", ()):
+            self.signals.setdefault(name, 0.0)
+        return controller
+
+    # -- running ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start reception, the periodic tasks and the cyclic messages."""
+        attach_receiver(self.env, self.bus, self._on_frame)
+        for task in self.tasks:
+            if task.spec.trigger is None:
+                self.env.process(self._periodic(task))
+            else:
+                self.env.process(self._watchdog(task))
+        by_cycle: dict[int, list[_TxEntry]] = {}
+        for entry in self._cyclic:
+            if entry.cycle_ns > 0:
+                by_cycle.setdefault(entry.cycle_ns, []).append(entry)
+        for i, (cycle, entries) in enumerate(sorted(by_cycle.items())):
+            # Stagger the cycle groups so they do not all queue at the same instant.
+            self.env.process(self._cyclic_sender(cycle, entries, offset_ns=(i + 1) * 250_000))
+
+    def _on_frame(self, msg: can.Message) -> None:
+        entry = self._rx.get(msg.arbitration_id)
+        if entry is None:
+            return
+        self.frames_received += 1
+        entry.frames += 1
+        data = msg.data
+        status = entry.e2e.check(data) if entry.e2e is not None else 0
+        signals = self.signals
+        if status == 0 or status == RxStatus.COUNTER_JUMP:
+            entry.codec.decode_into(data, signals)
+            entry.last_ns = self.env.now
+        if status:
+            entry.errors += 1
+            signals[entry.errors_name] = float(entry.errors)
+        signals[entry.status_name] = float(status)
+        if entry.task is not None:
+            self._run(entry.task)
+
+    def _check_timeouts(self, now: int) -> None:
+        signals = self.signals
+        for entry in self._rx.values():
+            if entry.last_ns >= 0 and now - entry.last_ns > entry.timeout_ns:
+                signals[entry.status_name] = float(RxStatus.TIMEOUT)
+                if entry.e2e is not None:
+                    entry.e2e.resync()
+
+    def _run(self, task: _Task) -> None:
+        now = self.env.now
+        self._check_timeouts(now)
+        signals = self.signals
+        now_s = now / 1e9
+        t0 = time.perf_counter_ns()
+        for controller in task.controllers:
+            out = controller.step(signals, now_s)
+            if out:
+                signals.update(out)
+        task.times.append(time.perf_counter_ns() - t0)
+        task.last_run_ns = now
+        task.runs += 1
+        if task.send_entries:
+            frames = [self._frame(e) for e in task.send_entries]
+            delay = task.spec.exec_time_ns
+            if delay:
+                ev = self.env.timeout(delay)
+                ev.callbacks.append(lambda _ev, frames=frames: self._send_all(frames))
+            else:
+                self._send_all(frames)
+
+    def _frame(self, entry: _TxEntry) -> can.Message:
+        entry.sent += 1
+        return can.Message(arbitration_id=entry.frame_id, data=entry.encode(self.signals),
+                           is_extended_id=entry.is_extended, check=False)
+
+    def _send_all(self, frames: list[can.Message]) -> None:
+        for frame in frames:
+            self.bus.send(frame)
+            self.frames_sent += 1
+
+    def _periodic(self, task: _Task):
+        env = self.env
+        if task.spec.offset_ns:
+            yield env.timeout(task.spec.offset_ns)
+        period = task.spec.period_ns
+        start = env.now
+        n = 0
+        while True:
+            self._run(task)
+            n += 1
+            # Next release from the integer schedule, not from "now + period".
+            yield env.timeout(start + n * period - env.now)
+
+    def _watchdog(self, task: _Task):
+        env = self.env
+        period = task.spec.period_ns
+        # A trigger frame later than 1.5 periods counts as missing.
+        late = period + period // 2
+        while True:
+            yield env.timeout(period)
+            if task.last_run_ns < 0 or env.now - task.last_run_ns >= late:
+                task.watchdog_runs += 1
+                self._run(task)
+
+    def _cyclic_sender(self, cycle_ns: int, entries: list[_TxEntry], offset_ns: int):
+        env = self.env
+        offset_ns %= cycle_ns
+        if offset_ns:
+            yield env.timeout(offset_ns)
+        start = env.now
+        n = 0
+        while True:
+            self._send_all([self._frame(e) for e in entries])
+            n += 1
+            yield env.timeout(start + n * cycle_ns - env.now)
+
+    # -- results --------------------------------------------------------------------------
+
+    def task_times(self) -> dict[str, np.ndarray]:
+        """Execution time of every run of every task, in ns (wall-clock CPU time)."""
+        return {t.spec.name: np.asarray(t.times, dtype=np.int64) for t in self.tasks}
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "frames_sent": self.frames_sent,
+            "frames_received": self.frames_received,
+            "rx_errors": {e.name: e.errors for e in self._rx.values()},
+            "task_runs": {t.spec.name: t.runs for t in self.tasks},
+            "watchdog_runs": {t.spec.name: t.watchdog_runs for t in self.tasks
+                              if t.spec.trigger},
+        }

@@ -1,0 +1,1 @@
+"""Reports: plots of trace signals, the HTML summary, allure attachments."""

@@ -1,0 +1,63 @@
+"""PNG plots of trace signals, with the moment an expectation was violated marked.
+
+Matplotlib is imported lazily with the non-interactive Agg backend, so plotting
+works on a CI machine with no display and costs nothing when no plot is made.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: str = "",
+                 mark_ns: int | None = None, mark_label: str = "",
+                 window_ns: tuple[int, int] | None = None) -> Path:
+    """One stacked panel per signal over time; a red line at ``mark_ns``.
+
+    The file is written under a temporary name and renamed, so a failed plot never
+    leaves a half-written PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    names = [n for n in dict.fromkeys(names) if trace.has(n)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(max(len(names), 1), 1, sharex=True,
+                             figsize=(10, 1.8 * max(len(names), 1) + 0.8), squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=False):
+        s = trace.signal(name)
+        t, v = s.t_s, s.values
+        if window_ns is not None and len(t):
+            lo, hi = window_ns[0] / 1e9, window_ns[1] / 1e9
+            keep = (t >= lo) & (t <= hi)
+            t, v = t[keep], v[keep]
+        ax.step(t, v, where="post", linewidth=0.9)
+        unit = f" [{s.unit}]" if getattr(s, "unit", "") else ""
+        ax.set_ylabel(f"{name}{unit}", fontsize=8, rotation=0, ha="right", va="center")
+        ax.grid(True, alpha=0.3)
+        if mark_ns is not None:
+            ax.axvline(mark_ns / 1e9, color="red", linewidth=1.0)
+    axes[-1, 0].set_xlabel("time [s]")
+    if mark_ns is not None and mark_label:
+        axes[0, 0].annotate(mark_label, xy=(mark_ns / 1e9, 1.0), xycoords=("data", "axes fraction"),
+                            color="red", fontsize=8, ha="left", va="bottom")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(suffix=".png.partial", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

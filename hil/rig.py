@@ -1,0 +1,177 @@
+"""Rig configuration: which clock, which bus, which ECU, which plant, which DBC.
+
+A rig YAML (``rigs/*.yaml``) describes one bench: ``clock: simulated | wall``,
+``ecu: local | external``, the python-can keyword arguments of its bus, the DBC,
+the ECU configuration, the plant parameter set and the signal map that joins DBC
+signals to plant quantities. Paths are relative to the rig file. Unknown keys are
+rejected with the closest valid key; every error names file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil.errors import ConfigError
+from hil.units import UnitError, parse_time_ns
+from hil.yamlio import Loc, LocDict, check_keys, closest, error_at, load_yaml
+
+RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
+            "plant", "bus", "step", "out_of_range", "signal_map", "preflight", "install")
+CLOCKS = ("simulated", "wall")
+ECUS = ("local", "external")
+OUT_OF_RANGE = ("error", "saturate")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class SignalLink:
+    """One DBC signal joined to one plant quantity: signal = quantity * scale + offset."""
+
+    signal: str
+    quantity: str
+    scale: float = 1.0
+    offset: float = 0.0
+    loc: Loc | None = None
+
+
+@dataclass
+class RigConfig:
+    path: Path
+    name: str
+    clock: str
+    ecu: str
+    dbc: Path
+    ecu_config: Path | None
+    calibration: Path | None
+    plant: str
+    bus: dict[str, Any]
+    step_ns: int
+    out_of_range: str
+    publish: list[SignalLink]
+    apply: list[SignalLink]
+    description: str = ""
+    preflight: dict[str, Any] = field(default_factory=dict)
+    locs: dict[str, Loc] = field(default_factory=dict)
+
+    @property
+    def simulated_bus(self) -> bool:
+        return self.bus.get("interface") == "sim"
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return error_at(self.locs.get(key, (str(self.path), 1, 1)), message)  # type: ignore[return-value]
+
+
+def default_rig_path() -> Path:
+    return REPO_ROOT / "rigs" / "sil.yaml"
+
+
+def _path(raw: LocDict, key: str, base: Path, *, required: bool) -> Path | None:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise error_at(raw.loc, f"rig needs the key {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise error_at(raw.value_loc(key), f"{key}: expected a path, got {value!r}")
+    path = (base / value).resolve()
+    if not path.exists():
+        raise error_at(raw.value_loc(key), f"{key}: {value!r} does not exist ({path})")
+    return path
+
+
+def _choice(raw: LocDict, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = raw.get(key, default)
+    if value not in choices:
+        raise error_at(raw.value_loc(key), f"{key}: expected one of {', '.join(choices)}, "
+                       f"got {value!r}{closest(str(value), choices)}")
+    return value
+
+
+def _links(raw: Any, what: str, loc: Loc | None) -> list[SignalLink]:
+    if raw is None:
+        return []
+    if not isinstance(raw, LocDict):
+        raise error_at(getattr(raw, "loc", loc), f"{what}: expected a mapping of DBC signal "
+                       "to plant quantity")
+    links = []
+    for signal, spec in raw.items():
+        where = raw.key_loc(signal)
+        if isinstance(spec, str):
+            links.append(SignalLink(signal, spec, loc=where))
+            continue
+        if not isinstance(spec, LocDict):
+            raise error_at(raw.value_loc(signal), f"{what}.{signal}: expected a plant quantity "
+                           "name or {quantity:, scale:, offset:}")
+        check_keys(spec, ("quantity", "scale", "offset"), what=f"{what}.{signal}",
+                   required=("quantity",))
+        for num in ("scale", "offset"):
+            if num in spec and not isinstance(spec[num], int | float):
+                raise error_at(spec.value_loc(num), f"{what}.{signal}.{num}: expected a number")
+        links.append(SignalLink(signal, str(spec["quantity"]), float(spec.get("scale", 1.0)),
+                                float(spec.get("offset", 0.0)), loc=where))
+    return links
+
+
+def load_rig(path: str | Path | None = None) -> RigConfig:
+    """Read and validate a rig file (default ``rigs/sil.yaml``)."""
+    path = Path(path) if path is not None else default_rig_path()
+    raw = load_yaml(path)
+    if not isinstance(raw, LocDict):
+        raise ConfigError("a rig file must be a mapping", file=str(path), line=1)
+    check_keys(raw, RIG_KEYS, what="rig", required=("dbc", "bus"))
+    base = path.resolve().parent
+    clock = _choice(raw, "clock", CLOCKS, "simulated")
+    ecu = _choice(raw, "ecu", ECUS, "local")
+    bus = raw["bus"]
+    if not isinstance(bus, dict) or "interface" not in bus:
+        raise error_at(raw.value_loc("bus"), "bus: expected python-can keyword arguments "
+                       "with at least 'interface' (e.g. {interface: udp_multicast, channel: ...})")
+    if bus["interface"] == "sim" and clock != "simulated":
+        raise error_at(raw.value_loc("clock"), "the simulated bus ('interface: sim') runs only "
+                       "with 'clock: simulated'")
+    try:
+        step_ns = parse_time_ns(raw.get("step", "1 ms"))
+    except UnitError as exc:
+        raise error_at(raw.value_loc("step"), f"step: {exc}") from None
+    if step_ns <= 0:
+        raise error_at(raw.value_loc("step"), "step must be positive")
+    signal_map = raw.get("signal_map") or LocDict()
+    if not isinstance(signal_map, LocDict):
+        raise error_at(raw.value_loc("signal_map"), "signal_map: expected {publish:, apply:}")
+    check_keys(signal_map, ("publish", "apply"), what="signal_map")
+    locs = {key: raw.value_loc(key) for key in raw}
+    rig = RigConfig(
+        path=path, name=str(raw.get("name", path.stem)), clock=clock, ecu=ecu,
+        dbc=_path(raw, "dbc", base, required=True),  # type: ignore[arg-type]
+        ecu_config=_path(raw, "ecu_config", base, required=(ecu == "local")),
+        calibration=_path(raw, "calibration", base, required=False),
+        plant=str(raw.get("plant", "road_car")), bus=dict(bus), step_ns=step_ns,
+        out_of_range=_choice(raw, "out_of_range", OUT_OF_RANGE, "error"),
+        publish=_links(signal_map.get("publish"), "signal_map.publish", signal_map.loc),
+        apply=_links(signal_map.get("apply"), "signal_map.apply", signal_map.loc),
+        description=str(raw.get("description", "")),
+        preflight=dict(raw.get("preflight") or {}), locs=locs)
+    return rig
+
+
+def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | None,
+                     plant_inputs: tuple[str, ...] | None) -> None:
+    """Every mapped DBC signal and plant quantity must exist (closest name suggested)."""
+    signals = {s.name for m in db.messages for s in m.signals}
+    for link in rig.publish + rig.apply:
+        if link.signal not in signals:
+            raise error_at(link.loc, f"unknown DBC signal {link.signal!r}"
+                           f"{closest(link.signal, signals)}")
+    if plant_outputs is not None:
+        for link in rig.publish:
+            if link.quantity not in plant_outputs:
+                raise error_at(link.loc, f"{link.signal}: the plant has no output "
+                               f"{link.quantity!r}{closest(link.quantity, plant_outputs)}")
+    if plant_inputs is not None:
+        for link in rig.apply:
+            if link.quantity not in plant_inputs:
+                raise error_at(link.loc, f"{link.signal}: the plant has no input "
+                               f"{link.quantity!r}{closest(link.quantity, plant_inputs)}")
