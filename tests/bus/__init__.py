@@ -1,0 +1,1 @@
+"""Tests of the simulated CAN bus (hil.bus)."""
