@@ -153,7 +153,7 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
         known = name_set.__contains__
         suggestions = list(candidates) if candidates is not None else sorted(name_set)
     compiler = _Compiler(text, known, suggestions, choices or (lambda _n: None), where)
-    fn, is_condition = compiler.compile()
+    fn, is_condition = compiler.build()
     return Expr(text=text, names=frozenset(compiler.used), where=where, _fn=fn,
                 is_condition=is_condition)
 
@@ -203,7 +203,7 @@ class _Compiler:
 
         return _TOKEN_RE.sub(replace, self.text)
 
-    def compile(self) -> tuple[_Fn, bool]:
+    def build(self) -> tuple[_Fn, bool]:
         source = self._substitute_dotted()
         try:
             tree = ast.parse(source, mode="eval")
@@ -298,6 +298,13 @@ class _Compiler:
                          "is not allowed", node)
 
     def _compare(self, node: ast.Compare) -> _Fn:
+        ops = []
+        for op in node.ops:  # before the operands: "x in (1, 2)" is about 'in', not tuples
+            entry = _COMPARE.get(type(op))
+            if entry is None:
+                raise self._fail(f"comparison {_OPERATOR_NAMES.get(type(op), '?')} "
+                                 "is not allowed", node)
+            ops.append(entry[1])
         operands = [node.left, *node.comparators]
         compiled: list[_Fn] = []
         for i, operand in enumerate(operands):
@@ -305,13 +312,6 @@ class _Compiler:
                 compiled.append(self._choice(operand, operands, i))
             else:
                 compiled.append(self._node(operand))
-        ops = []
-        for op in node.ops:
-            entry = _COMPARE.get(type(op))
-            if entry is None:
-                raise self._fail(f"comparison {_OPERATOR_NAMES.get(type(op), '?')} "
-                                 "is not allowed", node)
-            ops.append(entry[1])
 
         if len(ops) == 1:
             left, right, op0 = compiled[0], compiled[1], ops[0]
@@ -354,7 +354,7 @@ class _Compiler:
             raise self._fail(f"calling {shown!r} is not allowed; only abs, min and max",
                              node)
         if node.keywords:
-            raise self._fail(f"{fname}() takes no keyword arguments", node.keywords[0].value)
+            raise self._fail(f"{fname}() takes no keyword arguments", node.keywords[0])
         args = [self._node(a) for a in node.args]
         if fname == "abs":
             if len(args) != 1:
