@@ -1,0 +1,148 @@
+"""Exports read back with the ecosystem's readers; no half-written file is ever left."""
+
+from __future__ import annotations
+
+import csv
+
+import can
+import numpy as np
+import pytest
+from asammdf import MDF
+
+import hil.export
+from hil.errors import TraceError
+from hil.trace import FLAG_EXTENDED, Trace
+
+QUANTITIES = ("engine.speed_rpm", "sensor.boost_pressure_kpa", "exhaust.egt_c", "aero.drs_open")
+
+
+@pytest.fixture
+def trace(db, filler):
+    tr = Trace(db, quantities=QUANTITIES, chunk_frames=100, chunk_samples=64)
+    filler(tr, db, steps=120)
+    tr.add_frame(200_000_000, 199_800_000, 0x1ABCDEF, b"\x01\x02", 2, flags=FLAG_EXTENDED)
+    return tr
+
+
+def _expected(trace):
+    out = []
+    for view in trace.iter_frames():
+        for i in range(len(view)):
+            out.append((view.t_end_ns[i] / 1e9, int(view.id[i]),
+                        view.data[i, :view.dlc[i]].tobytes()))
+    return out
+
+
+@pytest.mark.parametrize("fmt,reader", [("blf", can.BLFReader), ("asc", can.ASCReader),
+                                        ("log", can.CanutilsLogReader)])
+def test_can_formats_read_back(trace, tmp_path, fmt, reader):
+    path = getattr(trace, f"to_{fmt}")(tmp_path / f"run.{fmt}")
+    assert path == tmp_path / f"run.{fmt}" and path.exists()
+    got = list(reader(str(path)))
+    want = _expected(trace)
+    assert [(m.arbitration_id, bytes(m.data)) for m in got] == [(i, d) for _, i, d in want]
+    assert got[-1].is_extended_id and not got[0].is_extended_id
+    # BLF stores ns, ASC and candump us: compare times relative to the first frame.
+    t0 = got[0].timestamp
+    np.testing.assert_allclose([m.timestamp - t0 for m in got],
+                               [t - want[0][0] for t, _, _ in want], atol=2e-6)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_mf4_reads_back_with_names_units_and_tables(trace, tmp_path):
+    path = trace.to_mf4(tmp_path / "run.mf4")
+    with MDF(path) as mdf:
+        speed = mdf.get("EngineSpeed")
+        np.testing.assert_array_equal(speed.samples, trace.signal("EngineSpeed").values)
+        np.testing.assert_allclose(speed.timestamps, trace.signal("EngineSpeed").t_s)
+        assert speed.unit == "rpm"
+        egt = mdf.get("exhaust.egt_c")
+        assert egt.unit == "degC"
+        np.testing.assert_array_equal(egt.samples, trace.signal("exhaust.egt_c").values)
+        assert len(egt.timestamps) == trace.n_samples
+        mode = mdf.get("EngineMode", raw=True)
+        np.testing.assert_array_equal(mode.samples, trace.signal("EngineMode").values)
+        text = mdf.get("EngineMode")
+        assert text.samples[0] in (b"NORMAL", "NORMAL")  # value table as text
+        groups = {g.channel_group.acq_name for g in mdf.groups}
+        assert {"PlantFast", "EcuFast", "EcuStatus", "plant"} <= groups
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_mf4_of_a_spooled_trace_extends_by_block(db, filler, tmp_path):
+    tr = Trace(db, quantities=QUANTITIES, spool_dir=tmp_path / "spool", chunk_samples=16)
+    filler(tr, db, steps=100)
+    tr.close()
+    with MDF(tr.to_mf4(tmp_path / "spooled.mf4")) as mdf:
+        rpm = mdf.get("engine.speed_rpm")
+        np.testing.assert_array_equal(rpm.samples, 1000.0 + np.arange(100))
+        np.testing.assert_array_equal(rpm.timestamps, np.arange(100) / 1000)
+
+
+def test_csv(trace, tmp_path):
+    frames, samples = trace.to_csv(tmp_path / "run.csv")
+    with open(frames, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == trace.n_frames
+    assert rows[0]["id"] == "90" and rows[0]["sender"] == "PLANT" and rows[0]["dlc"] == "8"
+    assert bytes.fromhex(rows[-1]["data"]) == b"\x01\x02" and rows[-1]["sender"] == "BENCH"
+    with open(samples, newline="") as f:
+        srows = list(csv.DictReader(f))
+    assert len(srows) == 120 and float(srows[7]["exhaust.egt_c"]) == 607.0
+    assert float(srows[7]["time_s"]) == pytest.approx(0.007)
+
+
+def test_exception_in_run_still_writes_complete_trace(db, filler, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with Trace(db, quantities=QUANTITIES, spool_dir=tmp_path / "spool", save_dir=out,
+                   formats=("blf", "mf4", "csv")) as tr:
+            filler(tr, db, steps=50)
+            raise KeyboardInterrupt  # what SIGINT raises in the main thread
+    assert not list(out.glob("*.partial*")) and not list((tmp_path / "spool").glob("*.partial*"))
+    assert len(list(can.BLFReader(str(out / "trace.blf")))) == tr.n_frames
+    with MDF(out / "trace.mf4") as mdf:
+        assert len(mdf.get("EngineSpeed").samples) == 50
+    assert len(Trace.load(out).signal("engine.speed_rpm")) == 50
+
+
+def test_interrupted_export_leaves_no_file_under_final_name(trace, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = can.BLFWriter.on_message_received
+
+    def flaky(self, msg):
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise KeyboardInterrupt
+        original(self, msg)
+
+    monkeypatch.setattr(can.BLFWriter, "on_message_received", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        trace.to_blf(tmp_path / "run.blf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_mf4_save_reports_and_keeps_the_rest(trace, tmp_path, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(MDF, "save", broken)
+    with pytest.raises(TraceError, match="mf4: disk full"):
+        trace.save(tmp_path / "out", formats=("mf4", "blf"))
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "trace.mf4" not in names and "trace.blf" in names and "trace.json" in names
+    assert not [n for n in names if ".partial" in n]
+
+
+def test_atomic_output_removes_partial(tmp_path):
+    target = tmp_path / "x.bin"
+    with pytest.raises(RuntimeError):
+        with hil.export.atomic_output(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_format_names_closest(trace, tmp_path):
+    with pytest.raises(ValueError, match="'mf4'"):
+        trace.save(tmp_path, formats=("mdf4",))
