@@ -559,6 +559,9 @@ class SimCanNetwork:
     def _cumulative_busy(self, times: np.ndarray) -> np.ndarray:
         starts = np.frombuffer(self._starts, dtype=np.int64) if self._starts else np.zeros(0, np.int64)
         ends = np.frombuffer(self._ends, dtype=np.int64) if self._ends else np.zeros(0, np.int64)
+        if self._busy:  # the frame on the wire now counts up to now
+            starts = np.append(starts, self._current_start)
+            ends = np.append(ends, int(self.env.now))
         # Intervals never overlap and are sorted, so busy time up to t is the
         # sum of the finished ones plus the part of the one running at t.
         lengths = np.concatenate(([0], np.cumsum(ends - starts)))

@@ -435,3 +435,12 @@ def test_a_later_event_at_the_same_instant_still_arbitrates(wire: Wire) -> None:
     wire.env.run()
     assert [m.arbitration_id for _, _, m, _, _ in wire.seen] == [0x100, 0x300]
     assert wire.seen[0][1] == 0
+
+
+def test_frame_on_the_wire_counts_toward_load_up_to_now(wire: Wire) -> None:
+    wire.a.send(std(0x000, b""))  # 53 bits = 106 us
+    wire.env.run(until=100_000)
+    assert wire.net.busy_ns() == 100_000
+    assert wire.net.bus_load(50_000).tolist() == [1.0, 1.0]
+    wire.env.run()
+    assert wire.net.busy_ns() == 106_000
