@@ -60,7 +60,7 @@ class SilBench:
                             spool_dir=spool_dir) if trace else None)
         self.node_index = {name: i for i, name in enumerate(NODES)}
         if self.trace is not None:
-            self.network.add_observer(self._observe)
+            self.network.add_observer(self._observe, flags=True)
         self.plant_node = PlantNode(self.env, self.network.connect("PLANT"), self.plant,
                                     self.db, self.codec, publish=rig.publish, apply=rig.apply,
                                     step_ns=rig.step_ns, trace=self.trace)
@@ -79,17 +79,9 @@ class SilBench:
 
     # -- trace -----------------------------------------------------------------------
 
-    def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str, *args: Any) -> None:
-        flags = 0
-        if getattr(msg, "is_error_frame", False):
-            flags |= 1
-        if msg.is_extended_id:
-            flags |= 2
-        if getattr(msg, "is_fd", False):
-            flags |= 4
-        if args and args[0]:
-            flags |= 8
-        self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, bytes(msg.data),
+    def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str,
+                 flags: int) -> None:
+        self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, msg.data,
                              self.node_index.get(sender, 255), flags)
 
     def event(self, kind: str, text: str) -> None:
@@ -128,8 +120,13 @@ class SilBench:
         self.plant_node.step_hooks.append(hook)
 
     def close(self) -> None:
-        if self.trace is not None:
-            self.trace.close()
+        """Flush the trace and release the buses (also after a failed run)."""
+        try:
+            if self.trace is not None:
+                self.trace.close()
+        finally:
+            for name in self.network.nodes:
+                self.network.node(name).shutdown()
 
     def __enter__(self) -> SilBench:
         return self

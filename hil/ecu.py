@@ -154,14 +154,15 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
 class _Task:
     """A runnable task: its controllers, its timing record, what it sends."""
 
-    __slots__ = ("spec", "controllers", "times", "last_run_ns", "runs", "watchdog_runs",
-                 "send_entries")
+    __slots__ = ("spec", "controllers", "times", "last_run_ns", "last_trigger_ns", "runs",
+                 "watchdog_runs", "send_entries")
 
     def __init__(self, spec: TaskSpec, controllers: list[Any]) -> None:
         self.spec = spec
         self.controllers = controllers
         self.times: list[int] = []
         self.last_run_ns = -1
+        self.last_trigger_ns = -1
         self.runs = 0
         self.watchdog_runs = 0
         self.send_entries: list[_TxEntry] = []
@@ -332,8 +333,10 @@ class EcuRuntime:
             entry.errors += 1
             signals[entry.errors_name] = float(entry.errors)
         signals[entry.status_name] = float(status)
-        if entry.task is not None:
-            self._run(entry.task)
+        task = entry.task
+        if task is not None:
+            task.last_trigger_ns = self.env.now
+            self._run(task)
 
     def _check_timeouts(self, now: int) -> None:
         signals = self.signals
@@ -395,7 +398,7 @@ class EcuRuntime:
         late = period + period // 2
         while True:
             yield env.timeout(period)
-            if task.last_run_ns < 0 or env.now - task.last_run_ns >= late:
+            if task.last_trigger_ns < 0 or env.now - task.last_trigger_ns >= late:
                 task.watchdog_runs += 1
                 self._run(task)
 

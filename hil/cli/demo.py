@@ -68,8 +68,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"{'signal':18s} {'unit':6s} {'min':>10s} {'max':>10s} {'last':>10s}")
     for name, unit, lo, hi, last in rows:
         print(f"{name:18s} {unit:6s} {lo:10.3f} {hi:10.3f} {last:10.3f}")
-    load = bench.network.load_report()
-    print(f"bus load: mean {load['mean'] * 100:.1f} %, max {load['max'] * 100:.1f} % "
+    load = bench.network.report()
+    print(f"bus load: mean {load['load_mean'] * 100:.1f} %, max {load['load_max'] * 100:.1f} % "
           f"(10 ms windows); frames {load['frames']}")
     for task, times in bench.ecu.task_times().items():
         if times.size:

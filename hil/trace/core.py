@@ -533,10 +533,12 @@ class Trace:
                 data[pos, 8:] = self._fd.column("tail")[np.flatnonzero(hit)]
         return data
 
-    def frames(self, message: str | int | Message) -> FrameView:
-        """Frames of one DBC message (name, frame id or cantools Message), in order."""
+    def frames(self, message: str | int | Message | None = None) -> FrameView:
+        """Frames of one DBC message (name, frame id or cantools Message), or all, in order."""
         self.flush()
-        if isinstance(message, int) and not isinstance(message, bool):
+        if message is None:
+            rows = np.arange(self._frames.n)
+        elif isinstance(message, int) and not isinstance(message, bool):
             rows = np.flatnonzero(self._frames.column("id") == message)
         else:
             rows = self._rows_of(self._message(message))
