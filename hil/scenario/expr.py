@@ -158,6 +158,11 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
                 is_condition=is_condition)
 
 
+def _num(value: Value) -> Value:
+    """Arithmetic on conditions counts True as 1 (numpy refuses bool - bool)."""
+    return np.asarray(value, dtype=np.float64)
+
+
 def _error(message: str, where: Where | None, offset: int) -> ExpressionError:
     if where is None:
         return ExpressionError(message)
@@ -248,7 +253,7 @@ class _Compiler:
                 raise self._fail(f"operator {_OPERATOR_NAMES.get(type(node.op), '?')} "
                                  "is not allowed", node)
             left, right = self._node(node.left), self._node(node.right)
-            return lambda ns: op(left(ns), right(ns))
+            return lambda ns: op(_num(left(ns)), _num(right(ns)))
         if isinstance(node, ast.Compare):
             return self._compare(node)
         if isinstance(node, ast.Name | ast.Attribute):
@@ -360,15 +365,15 @@ class _Compiler:
             if len(args) != 1:
                 raise self._fail("abs() takes exactly one argument", node)
             arg = args[0]
-            return lambda ns: np.abs(arg(ns))
+            return lambda ns: np.abs(_num(arg(ns)))
         if len(args) < 2:
             raise self._fail(f"{fname}() takes two or more arguments", node)
         reduce = np.minimum if fname == "min" else np.maximum
 
         def fn(ns: Mapping[str, Any]) -> Value:
-            result = args[0](ns)
+            result = _num(args[0](ns))
             for a in args[1:]:
-                result = reduce(result, a(ns))
+                result = reduce(result, _num(a(ns)))
             return result
 
         return fn

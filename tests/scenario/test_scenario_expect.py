@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenario_doubles import ENGINE_MODES, MS, S, US, FakeTrace, periodic, steps
+from scenario_doubles import ENGINE_MODES, MS, US, FakeTrace, S, periodic, steps
 
 from hil.scenario.align import align
 from hil.scenario.expect import Verdict, evaluate, evaluate_all

@@ -195,7 +195,7 @@ def _same(a, b) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)  # no .hypothesis/ in the tree
 @given(text=expressions, rows=samples)
 def test_scalar_and_vectorised_agree(text, rows):
     e = compile_expr(text, set(VARS), None, WHERE)
