@@ -110,7 +110,9 @@ class SafetyFast(Controller):
                 retard = self._k_max
                 faults |= Fault.KNOCK_RETARD_MAX
         elif retard > 0.0 and now - self._last_knock > self._k_delay:
-            retard -= self._k_rate * dt
+            # Recover only for the part of dt that lies after the quiet delay.
+            quiet = now - self._last_knock - self._k_delay
+            retard -= self._k_rate * (dt if dt < quiet else quiet)
             if retard < 0.0:
                 retard = 0.0
         self.knock_retard = retard
