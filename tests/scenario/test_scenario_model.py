@@ -222,3 +222,14 @@ def test_bench_signals_are_settable_and_clear_all(vocab):
 def test_missing_file_is_a_scenario_error(vocab, tmp_path):
     with pytest.raises(ScenarioError, match="cannot read scenario"):
         load_scenario(tmp_path / "nope.yaml", vocab)
+
+
+def test_the_examples_in_the_docs_load():
+    # docs/scenarios.md must not drift from the loader: every full YAML example loads.
+    doc = (REPO / "docs" / "scenarios.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:]]
+    full = [b for b in blocks if b.startswith("name:")]
+    assert len(full) == 3
+    vocab = Vocabulary.from_dbc_file(REPO / "dbc" / "ntec5.dbc", tasks={"fast"})
+    for i, block in enumerate(full):
+        loads_scenario(block, vocab, f"docs-example-{i}.yaml")
