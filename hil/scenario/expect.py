@@ -187,7 +187,8 @@ def _invariant(exp: Never | Always, cond: Expr, trace: TraceLike, *, want: bool)
     if len(bad) == 0:
         checked = int(defined.sum())
         first_seen = max(int(tt[np.argmax(defined)]), start)
-        return _verdict(exp, True, f"{exp.label}: held from {_t(first_seen)} to {_t(end)} "
+        held = "held" if want else "not true"
+        return _verdict(exp, True, f"{exp.label}: {held} from {_t(first_seen)} to {_t(end)} "
                         f"({checked} samples)")
     k = int(bad[0])
     t_bad = max(int(tt[k]), start)
