@@ -27,7 +27,7 @@ class EngineParams:
     bore_m: float = 0.086
     compression_ratio: float = 9.5
     gamma_cyl: float = 1.3
-    eta_ig_ch: float = 0.713                 # x (1 - r_c^(1-gamma)) = 0.35 gross indicated
+    eta_ig_ch: float = 0.70                  # x (1 - r_c^(1-gamma)) = 0.343 gross indicated
     q_hv_j_per_kg: float = 44.0e6
     afr_stoich: float = 14.7
     octane_ron: float = 95.0
@@ -91,17 +91,17 @@ class ThermalParams:
 class TurboParams:
     """Turbocharger, wastegate, intercooler, boost volume (TD04-class, Linkoping VEP)."""
     enabled: bool = True
-    inertia_kg_m2: float = 3.0e-5
+    inertia_kg_m2: float = 5.0e-5
     friction_xi_nms: float = 1.0e-6
-    compressor_radius_m: float = 0.026
+    compressor_radius_m: float = 0.028
     compressor_psi: float = 1.0              # head coefficient: dh_is = psi U^2 / 2
-    compressor_psi_flow_drop: float = 0.25   # psi falls with (W / W_peak)^2 (towards choke)
+    compressor_psi_flow_drop: float = 0.08   # psi falls with (W / W_peak)^2 (towards choke)
     eta_c_max: float = 0.74
     eta_c_min: float = 0.45
-    eta_c_peak_flow_kg_s: float = 0.12
+    eta_c_peak_flow_kg_s: float = 0.14
     eta_c_flow_width_kg_s: float = 0.16
     eta_t_max: float = 0.64
-    turbine_area_m2: float = 5.0e-4
+    turbine_area_m2: float = 6.5e-4
     wastegate_area_m2: float = 4.9e-4
     wastegate_cd: float = 0.9
     wastegate_tau_s: float = 0.1
@@ -110,7 +110,7 @@ class TurboParams:
     back_pressure_kpa_per_kg_s2: float = 200.0
     intercooler_effectiveness: float = 0.75
     intercooler_tau_s: float = 4.0
-    overspeed_rpm: float = 205000.0
+    overspeed_rpm: float = 195000.0
     blow_off_kpa: float = 30.0               # recirculation valve opens above p_im + this at closed throttle
 
 
