@@ -12,7 +12,8 @@ Flow ("human override" of the n.Tec design): every ``ai_interval`` in steady, fa
 NORMAL operation a recommendation is made, checked against the parameter bounds
 (``ai_max_fuel``, ``ai_max_spark``, the tuner's total bounds) and a physics sanity check
 (a lean engine is not leaned further, a knocking one not advanced, spark stays at or
-below MBT, the predicted lambda stays in 0.7..1.3). A failing one is REJECTED; a passing
+below MBT -- an advance is first limited to the room below MBT -- and the predicted
+lambda stays in 0.7..1.3). A failing one is REJECTED; a passing
 one is STAGED under an id (1..255, published with its fuel correction) and applied when
 the bench approves it (rising edge of AiTunerApprove with AiTunerApproveId equal to the
 id or 0) or at once when the calibration sets ``ai_auto_apply``. AiTunerReject rejects
@@ -154,8 +155,13 @@ class AiTuner(Controller):
             return                                      # nothing worth a human's time
         self.rec_id = self.rec_id % 255 + 1
         self.fuel_pct = round(max(-12.8, min(12.7, fuel)), 1)
+        self.cell = i, j = self.calibration.maps["ve"].cell(rpm, p_im)
+        # Advancing past MBT only costs torque: limit an advance to the room below MBT.
+        mbt, kls = self._mbt.z[j][i], self._kls.z[j][i]
+        room = mbt - (min(mbt, kls) + self.calibration.adapt.spark_deg.z[j][i])
+        if spark > room:
+            spark = max(0.0, room)
         self.spark_deg = spark
-        self.cell = self.calibration.maps["ve"].cell(rpm, p_im)
         self.reason = self.check(self.fuel_pct, spark, self.cell, lam, lam_t, knock)
         if self.reason:
             self.rejected += 1
