@@ -309,13 +309,11 @@ class EcuRuntime:
                 self.env.process(self._periodic(task))
             else:
                 self.env.process(self._watchdog(task))
-        by_cycle: dict[int, list[_TxEntry]] = {}
-        for entry in self._cyclic:
-            if entry.cycle_ns > 0:
-                by_cycle.setdefault(entry.cycle_ns, []).append(entry)
-        for i, (cycle, entries) in enumerate(sorted(by_cycle.items())):
-            # Stagger the cycle groups so they do not all queue at the same instant.
-            self.env.process(self._cyclic_sender(cycle, entries, offset_ns=(i + 1) * 250_000))
+        for k, entry in enumerate(e for e in self._cyclic if e.cycle_ns > 0):
+            # Spread the cyclic messages over the cycle so the slow ones do not pile into
+            # one 10 ms window together (bus load per window stays under budget).
+            offset = (250_000 + 60_000_000 + k * 13_000_000) % entry.cycle_ns
+            self.env.process(self._cyclic_sender(entry.cycle_ns, [entry], offset_ns=offset))
 
     def _on_frame(self, msg: can.Message) -> None:
         entry = self._rx.get(msg.arbitration_id)

@@ -114,7 +114,8 @@ class PlantNode:
             encode = E2ETx(mc, e2e_id).protect if e2e_id is not None else mc.encode
             cycle_steps = cycle // step_ns
             pub = _Publication(message.name, message.frame_id, message.is_extended_frame,
-                               links, encode, cycle_steps, offset_steps=i % cycle_steps)
+                               links, encode, cycle_steps,
+                               offset_steps=(13 * i + 1) % cycle_steps)
             for sig in message.signals:
                 pub.values[sig.name] = initial_value(sig)
             self._pubs.append(pub)
@@ -212,7 +213,8 @@ class BenchNode:
 
     def start(self) -> None:
         for i, (message, encode, cycle) in enumerate(self._msgs):
-            self.env.process(self._cyclic(message, encode, cycle, offset=(i + 1) * 370_000))
+            self.env.process(self._cyclic(message, encode, cycle,
+                                          offset=87_370_000 + i * 3_000_000))
 
     def set(self, signal: str, value: float, *, momentary: bool = False) -> None:
         if signal not in self.commands:

@@ -54,7 +54,7 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
     fd, tmp = tempfile.mkstemp(suffix=".png.partial", dir=path.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90)
+        fig.savefig(tmp, dpi=90, format="png")
         os.replace(tmp, path)
     finally:
         plt.close(fig)
