@@ -148,6 +148,17 @@ class CompositePlant:
         self.lap = 0
         self._last_segment = 0
         self._initialised = False
+        o = self.outputs
+        o["engine.speed_rpm"] = rpm
+        o["vehicle.speed_kph"] = self.v_mps * 3.6
+        o["vehicle.distance_m"] = self.distance_m
+        o["vehicle.gear"] = self.gear_state
+        o["engine.coolant_temp_c"] = cool
+        o["engine.oil_temp_c"] = oil
+        o["engine.manifold_pressure_kpa"] = p_im * 1e-3
+        o["turbo.speed_rpm"] = self.turbo.omega * RAD_S_TO_RPM
+        for s in self.sensors:
+            s.state = None
 
     def set_driver_mode(self, mode: str, **cfg) -> None:
         """'manual' | 'dyno' (speed_rpm) | 'road' (profile=[(t_s, kph)...], loop) | 'track' (segments)."""
@@ -207,14 +218,17 @@ class CompositePlant:
             self._sensor_by_name[target].clear()
 
     def active_faults(self) -> dict[str, str]:
+        """{target: mode} of every fault now injected."""
         out = {s.spec.name: s.fault for s in self.sensors if s.fault}
         h = self.health
         if h.wastegate:
             out["turbo.wastegate"] = h.wastegate
-        for name in ("turbo", "injectors", "knock_sensor", "cooling"):
-            f = getattr(h, name)
-            if f.target != 1.0:
-                out[name] = PART_FAULTS[name] and next(iter(PART_FAULTS[name])) if name != "knock_sensor" else ("dead" if f.target == 0 else "degraded")
+        names = {"turbo": "efficiency_degraded", "injectors": "degraded", "cooling": "degraded"}
+        for name, mode in names.items():
+            if getattr(h, name).target != 1.0:
+                out[name] = mode
+        if h.knock_sensor.target != 1.0:
+            out["knock_sensor"] = "dead" if h.knock_sensor.target == 0.0 else "degraded"
         return out
 
     def check_inputs(self, inputs: dict) -> None:

@@ -77,10 +77,10 @@ class ThermalParams:
     thermostat_open_c: float = 88.0
     thermostat_full_c: float = 98.0
     thermostat_leak: float = 0.05
-    radiator_ua_w_per_k: float = 900.0
+    radiator_ua_w_per_k: float = 1800.0
     radiator_ua_per_mps: float = 20.0
     fan_on_c: float = 102.0
-    fan_ua_w_per_k: float = 500.0
+    fan_ua_w_per_k: float = 800.0
     block_loss_ua_w_per_k: float = 15.0
     friction_heat_to_oil: float = 0.5
     oil_coolant_ua_w_per_k: float = 150.0
