@@ -1,17 +1,207 @@
 """pytest plugin: scenarios are collected as pytest items (ARCHITECTURE.md "pytest plugin").
 
 Registered through the ``pytest11`` entry point, so ``pytest scenarios/`` works in
-any checkout where the bench is installed.
+any checkout where the bench is installed, and pytest-xdist, JUnit XML and
+allure-pytest come for free. The shape is pytest's non-Python example
+(STYLE.md 10): ``pytest_collect_file`` -> :class:`ScenarioFile` ->
+:class:`ScenarioItem`. A scenario YAML is any ``*.yaml`` below a directory named
+``scenarios`` (or named on the command line) with ``duration:`` and ``expect:``.
+
+A failed scenario reads as the expectation that failed, when, and the observed
+value against the bound — not a traceback. A scenario file with a mistake is a
+collection error of one line, ``file:line:col: message``.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from hil.errors import HilError
+
+_RESULTS_KEY = "hil_result"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ntec-hil", "n.Tec HIL bench scenarios")
-    group.addoption("--rig", default=None, help="rig file for scenarios that name none "
-                    "(default rigs/sil.yaml)")
-    group.addoption("--hil-report", default="reports", help="directory for traces, plots and "
-                    "the HTML summary (default reports/)")
+    group.addoption("--rig", default=None,
+                    help="rig file for every scenario (default: the scenario's rig:, else "
+                    "rigs/sil.yaml)")
+    group.addoption("--hil-report", default="reports",
+                    help="directory for traces, plots, result files and the HTML summary "
+                    "(default reports/)")
+    group.addoption("--hil-trace", default="blf,mf4",
+                    help="trace formats written per scenario, comma-separated "
+                    "(blf, asc, mf4, csv, log; 'none' for none; default blf,mf4)")
+    group.addoption("--hil-no-plots", action="store_true", help="write no PNG plots")
+
+
+def _is_scenario_file(path: Path, config: pytest.Config) -> bool:
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    named = any(Path(arg.split("::")[0]).resolve() == path.resolve()
+                for arg in config.args if not arg.startswith("-"))
+    if not named and "scenarios" not in path.resolve().parts:
+        return False
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"^duration\s*:", head, re.M) and re.search(r"^expect\s*:", head, re.M))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_scenario_file(file_path, parent.config):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        from hil.runner import load
+
+        scenario = load(self.path, rig=self.config.getoption("rig"))
+        for tag in scenario.tags:
+            self.config.addinivalue_line("markers", f"{tag}: scenario tag")
+        item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        for tag in scenario.tags:
+            item.add_marker(tag)
+        yield item
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, HilError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class ScenarioFailed(AssertionError):
+    """The scenario ran; an expectation failed or a step timed out."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__(result.failure_text())
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        from hil.runner import run_scenario
+
+        config = self.config
+        formats_opt = config.getoption("hil_trace")
+        formats = () if formats_opt in ("", "none") else tuple(
+            f.strip() for f in formats_opt.split(",") if f.strip())
+        result = run_scenario(self.scenario, rig=config.getoption("rig"),
+                              report_dir=Path(config.getoption("hil_report")) / "scenarios",
+                              formats=formats, plots=not config.getoption("hil_no_plots"))
+        self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
+        _allure(self.scenario, result)
+        if not result.passed:
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        exc = excinfo.value
+        if isinstance(exc, ScenarioFailed):
+            result = exc.result
+            lines = [f"scenario {self.scenario.name!r} failed ({self.scenario.description})"]
+            lines += [f"  {line}" for line in result.failure_text().splitlines()]
+            plots = [p for k, p in result.artifacts.items() if k.startswith("plot_failed")]
+            if plots:
+                lines.append("  plots: " + ", ".join(plots))
+            if "trace_blf" in result.artifacts:
+                lines.append(f"  trace: {result.artifacts['trace_blf']}")
+            return "\n".join(lines)
+        if isinstance(exc, HilError):
+            return str(exc)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.scenario.where[1] - 1 if self.scenario.where else 0
+        return self.path, line, f"scenario: {self.scenario.name}"
+
+
+def _allure(scenario: Any, result: Any) -> None:
+    """Steps, labels and attachments for allure-pytest (a no-op when it is not recording)."""
+    try:
+        import allure
+    except ImportError:
+        return
+    allure.dynamic.title(scenario.name)
+    allure.dynamic.description(scenario.description)
+    for tag in scenario.tags:
+        allure.dynamic.tag(tag)
+    allure.dynamic.label("suite", Path(scenario.file).parent.name)
+    for record in result.steps:
+        when = "-" if record.t_ns is None else f"{record.t_ns / 1e9:.3f} s"
+        try:
+            with allure.step(f"[{when}] {record.description} ({record.status})"):
+                if record.status != "done":
+                    raise AssertionError(result.error or record.status)
+        except AssertionError:
+            pass
+    for verdict in result.verdicts:
+        try:
+            with allure.step(f"expect {verdict.expectation.kind}: {verdict.message}"):
+                if not verdict.passed:
+                    raise AssertionError(verdict.message)
+        except AssertionError:
+            pass
+    for key, path in result.artifacts.items():
+        if key.startswith("plot"):
+            allure.attach.file(path, name=Path(path).name,
+                               attachment_type=allure.attachment_type.PNG)
+        elif key.startswith("trace_"):
+            allure.attach.file(path, name=Path(path).name, extension=Path(path).suffix[1:])
+
+
+# -- the session's results: terminal table and HTML summary (on the controller only) -------
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(HilResults(config), "ntec-hil-results")
+
+
+class HilResults:
+    """Collects scenario summaries (from xdist workers too) for the table and the HTML."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for key, value in report.user_properties:
+            if key == _RESULTS_KEY:
+                self.results.append(json.loads(value))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.results or hasattr(self.config, "workerinput"):
+            return
+        tr = terminalreporter
+        tr.section("n.Tec HIL scenarios")
+        width = max(len(r["name"]) for r in self.results)
+        tr.write_line(f"{'scenario':{width}s}  verdict  {'sim s':>7s}  {'wall s':>7s}  "
+                      f"{'x real':>7s}")
+        for r in sorted(self.results, key=lambda r: r["name"]):
+            speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
+            verdict = "PASS" if r["passed"] else "FAIL"
+            tr.write_line(f"{r['name']:{width}s}  {verdict:7s}  {r['sim_s']:7.2f}  "
+                          f"{r['wall_s']:7.2f}  {speed:>7s}")
+        passed = sum(r["passed"] for r in self.results)
+        tr.write_line(f"{passed} of {len(self.results)} scenarios passed; HTML summary: "
+                      f"{Path(self.config.getoption('hil_report')) / 'summary.html'}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput") or not self.results:
+            return
+        from hil.report.html import write_summary
+
+        write_summary(self.results, Path(self.config.getoption("hil_report")))

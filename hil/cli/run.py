@@ -1,0 +1,87 @@
+"""``hil run``: the main job — run scenarios, show progress, summarise, write reports.
+
+A thin front over the pytest plugin: the same items, the same verdicts as
+``pytest scenarios/``, with the report options filled in. Exit codes: 0 all
+passed, 1 some failed, 2 usage or input error (a bad scenario, rig, DBC or
+calibration file, or nothing to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="scenario files or directories (default: scenarios/)")
+    parser.add_argument("--rig", default=None, help="rig file for every scenario "
+                        "(default: each scenario's rig:, else rigs/sil.yaml)")
+    parser.add_argument("-n", dest="workers", default="0",
+                        help="parallel workers (pytest-xdist): a number or 'auto' (default 0)")
+    parser.add_argument("-k", dest="keyword", default=None,
+                        help="only scenarios matching this pytest -k expression (names, tags)")
+    parser.add_argument("-m", dest="markexpr", default=None,
+                        help="only scenarios whose tags match this pytest -m expression")
+    parser.add_argument("--report", default="reports", help="report directory (default reports/)")
+    parser.add_argument("--trace", default="blf,mf4",
+                        help="trace formats per scenario (blf, asc, mf4, csv, log, none)")
+    parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    parser.add_argument("-q", "--quiet", action="store_true", help="less output")
+    parser.add_argument("-x", "--exitfirst", action="store_true",
+                        help="stop at the first failed scenario")
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    paths = args.paths or ["scenarios/"]
+    for p in paths:
+        if not Path(p).exists():
+            raise FileNotFoundError(p)
+    report = Path(args.report)
+    # hil is imported before pytest loads the plugin, so it cannot be assert-rewritten;
+    # the plugin asserts nothing, so the warning is noise.
+    out = [*paths, "-p", "no:cacheprovider", "-o", "testpaths=", "-rN",
+           "-W", "ignore::pytest.PytestAssertRewriteWarning",
+           f"--hil-report={report}", f"--hil-trace={args.trace}",
+           f"--junitxml={report / 'junit.xml'}"]
+    if importlib.util.find_spec("allure_pytest") is not None:
+        out.append(f"--alluredir={report / 'allure-results'}")
+    if args.rig:
+        out.append(f"--rig={args.rig}")
+    if args.workers not in ("0", 0):
+        out += ["-n", str(args.workers)]
+    if args.keyword:
+        out += ["-k", args.keyword]
+    if args.markexpr:
+        out += ["-m", args.markexpr]
+    if args.no_plots:
+        out.append("--hil-no-plots")
+    if args.exitfirst:
+        out.append("-x")
+    out.append("-q" if args.quiet else "-v")
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    import pytest
+
+    if args.workers not in ("0", "auto") and not str(args.workers).isdigit():
+        print(f"hil run: error: -n expects a number or 'auto', got {args.workers!r}",
+              file=sys.stderr)
+        return 2
+    try:
+        argv = pytest_args(args)
+    except FileNotFoundError as exc:
+        print(f"hil run: error: no such file or directory: {exc}", file=sys.stderr)
+        return 2
+    code = int(pytest.main(argv))
+    if code == 0:
+        return 0
+    if code == 1:
+        return 1
+    if code == 5:
+        print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
+              file=sys.stderr)
+    return 2
