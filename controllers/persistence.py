@@ -105,6 +105,26 @@ def read_audit(path: str | Path) -> AuditLog:
     return AuditLog(records, torn)
 
 
+def repair_audit(path: Path) -> int:
+    """Cut a torn last line (a crash mid-append) so new records start on a fresh line.
+
+    Returns the number of bytes removed. Only called when a writer starts, never while
+    one is appending.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    if not data or data.endswith(b"\n"):
+        return 0
+    keep = data.rfind(b"\n") + 1
+    with open(path, "r+b") as f:
+        f.truncate(keep)
+        f.flush()
+        os.fsync(f.fileno())
+    return len(data) - keep
+
+
 def snapshot_path(directory: Path, name: str, version: int) -> Path:
     return directory / f"{name}.v{version:08d}.json"
 
@@ -154,6 +174,7 @@ class BackgroundWriter:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         remove_stale_temp(self.directory)
+        self.repaired_audit_bytes = repair_audit(self.directory / AUDIT_NAME)
         self.queue_size = max(1, int(queue_size))
         self.keep_versions = keep_versions
         self.dropped = 0
