@@ -40,11 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-no-plots", action="store_true", help="write no PNG plots")
 
 
-def _is_scenario_file(path: Path, config: pytest.Config) -> bool:
+def looks_like_scenario(path: Path, *, named: bool = False) -> bool:
+    """A YAML file below a ``scenarios`` directory (or named explicitly) with duration and expect."""
     if path.suffix not in (".yaml", ".yml"):
         return False
-    named = any(Path(arg.split("::")[0]).resolve() == path.resolve()
-                for arg in config.args if not arg.startswith("-"))
     if not named and "scenarios" not in path.resolve().parts:
         return False
     try:
@@ -52,6 +51,12 @@ def _is_scenario_file(path: Path, config: pytest.Config) -> bool:
     except OSError:
         return False
     return bool(re.search(r"^duration\s*:", head, re.M) and re.search(r"^expect\s*:", head, re.M))
+
+
+def _is_scenario_file(path: Path, config: pytest.Config) -> bool:
+    named = any(Path(arg.split("::")[0]).resolve() == path.resolve()
+                for arg in config.args if not arg.startswith("-"))
+    return looks_like_scenario(path, named=named)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

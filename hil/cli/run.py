@@ -76,6 +76,28 @@ def main(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"hil run: error: no such file or directory: {exc}", file=sys.stderr)
         return 2
+    # Check every scenario before running any: a mistake is one line and exit 2, not a
+    # collection error buried in test output.
+    from hil.pytest_plugin import looks_like_scenario
+    from hil.runner import load
+
+    files = []
+    for p in (Path(x) for x in (args.paths or ["scenarios/"])):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*.y*ml") if looks_like_scenario(f))
+        elif looks_like_scenario(p, named=True):
+            files.append(p)
+        else:
+            print(f"hil run: error: {p}: not a scenario file (a YAML file with duration: and "
+                  "expect:)", file=sys.stderr)
+            return 2
+    if not files:
+        print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
+              file=sys.stderr)
+        return 2
+    for f in files:
+        load(f, rig=args.rig)  # raises a one-line HilError, printed by hil's main
+    print(f"hil run: {len(files)} scenario file(s) checked; running", file=sys.stderr)
     code = int(pytest.main(argv))
     if code == 0:
         return 0
