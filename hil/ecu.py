@@ -295,8 +295,14 @@ class EcuRuntime:
             raise error_at(spec.loc, f"controller {spec.name} declares a period of "
                            f"{period * 1e3:g} ms but task {task.name} runs every "
                            f"{task.period_ns / 1e6:g} ms")
+        # Outputs start at the controller's declared defaults (a safe state such as
+        # FuelCut=1 before the first step), else 0.
+        defaults = getattr(controller, "defaults", None) or {}
         for name in getattr(controller, "outputs", ()):
-            self.signals.setdefault(name, 0.0)
+            if name in defaults:
+                self.signals[name] = float(defaults[name])
+            else:
+                self.signals.setdefault(name, 0.0)
         return controller
 
     # -- running ------------------------------------------------------------------------
