@@ -1,6 +1,5 @@
-import math
-
 import pytest
+from plant_checks import assert_physical
 
 from plants import build_plant
 
@@ -13,27 +12,6 @@ def road():
 @pytest.fixture
 def race():
     return build_plant("race_car", seed=0)
-
-
-TEMP_KEYS = ("engine.coolant_temp_c", "engine.oil_temp_c", "intake.air_temp_c", "exhaust.egt_c",
-             "exhaust.catalyst_temp_c", "exhaust.turbine_out_temp_c", "turbo.compressor_out_temp_c")
-PRESSURE_KEYS = ("engine.manifold_pressure_kpa", "turbo.boost_pressure_kpa",
-                 "turbo.exhaust_manifold_pressure_kpa", "brake.pressure_bar")
-
-
-def assert_physical(out):
-    """No NaN/inf, no negative absolute pressure, temperatures within physical bounds."""
-    for k, v in out.items():
-        assert math.isfinite(v), f"{k} = {v}"
-    for k in PRESSURE_KEYS:
-        assert out[k] >= 0.0, f"{k} = {out[k]}"
-    for k in ("engine.manifold_pressure_kpa", "turbo.boost_pressure_kpa"):
-        assert out[k] > 0.0
-    for k in TEMP_KEYS:
-        assert -60.0 < out[k] < 2000.0, f"{k} = {out[k]}"
-    assert out["engine.coolant_temp_c"] < 200.0 and out["engine.oil_temp_c"] < 220.0
-    assert out["engine.speed_rpm"] >= 0.0 and out["vehicle.speed_kph"] >= 0.0
-    assert 0.0 <= out["turbo.wastegate_pos_pct"] <= 100.0
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_no_ecu_commands_no_torque_and_dyno_holds_speed(road):
        rpm=st.floats(0, 9000), kph=st.floats(0, 300), temp=st.floats(-30, 50),
        pamb=st.floats(60, 105), fcut=st.integers(0, 1), scut=st.integers(0, 1))
 def test_random_extreme_inputs_stay_physical(thr, fuel, spark, wg, gear, brake, rpm, kph, temp, pamb, fcut, scut):
-    from conftest import assert_physical
+    from plant_checks import assert_physical
     plant = build_plant("road_car")
     plant.inputs.update({"ambient.temp_c": temp, "ambient.pressure_kpa": pamb})
     plant.set_state({"engine.speed_rpm": rpm, "vehicle.speed_kph": kph, "vehicle.gear": gear})
