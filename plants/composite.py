@@ -11,7 +11,6 @@ the matching step, where their time constants (>= 0.2 s) make that exact enough.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .driver import Driver, Track
@@ -175,7 +174,7 @@ class CompositePlant:
             self.v_mps = 0.0
         elif mode == "road":
             prof = [(float(t), float(v)) for t, v in cfg.get("profile", [])]
-            if len(prof) < 1 or any(b[0] <= a[0] for a, b in zip(prof, prof[1:])):
+            if len(prof) < 1 or any(b[0] <= a[0] for a, b in zip(prof, prof[1:], strict=False)):
                 raise PlantError("road mode needs profile=[(t_s, speed_kph), ...] with rising times")
             self._road_profile = prof
             self._road_loop = bool(cfg.get("loop", False))
@@ -495,7 +494,7 @@ class CompositePlant:
             t = prof[0][0] + (t - prof[0][0]) % (prof[-1][0] - prof[0][0])
         if t <= prof[0][0]:
             return prof[0][1] / 3.6
-        for (t0, v0), (t1, v1) in zip(prof, prof[1:]):
+        for (t0, v0), (t1, v1) in zip(prof, prof[1:], strict=False):
             if t <= t1:
                 return (v0 + (v1 - v0) * (t - t0) / (t1 - t0)) / 3.6
         return prof[-1][1] / 3.6

@@ -6,7 +6,7 @@ import pytest
 
 from plants import build_plant
 from plants.analysis import ReferenceEcu, dyno_point, run
-from plants.engine import (Engine, spark_efficiency, ve_pressure_factor, volumetric_efficiency)
+from plants.engine import Engine, spark_efficiency, ve_pressure_factor, volumetric_efficiency
 from plants.exhaust import Exhaust
 from plants.params import EngineParams, ExhaustParams, ThermalParams, load_params
 from plants.turbo import compressor_power_w, compressor_temp_rise_k
@@ -29,7 +29,7 @@ def test_spark_efficiency_values(d, eta):
 
 def test_spark_efficiency_monotonic_with_retard():
     values = [spark_efficiency(-d) for d in range(0, 61)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
     assert spark_efficiency(10) < 1.0
 
 
