@@ -43,7 +43,10 @@ def throttle_psi(pr: float) -> tuple[float, float]:
     return psi, -SLOPE_LIN
 
 
-def ve_pressure_factor(p_im_kpa: float, poly=EngineParams().ve_poly, p_max_kpa: float = 200.0) -> float:
+_DEFAULT_VE_POLY = EngineParams().ve_poly
+
+
+def ve_pressure_factor(p_im_kpa: float, poly=_DEFAULT_VE_POLY, p_max_kpa: float = 200.0) -> float:
     """C(p_im) of VEP4: a quartic in p_im [kPa], clamped to its fitted range 20..p_max."""
     p = 20.0 if p_im_kpa < 20.0 else (p_max_kpa if p_im_kpa > p_max_kpa else p_im_kpa)
     c = 0.0
@@ -53,7 +56,7 @@ def ve_pressure_factor(p_im_kpa: float, poly=EngineParams().ve_poly, p_max_kpa: 
 
 
 def volumetric_efficiency(p_im_kpa: float, p_em_kpa: float, r_c: float = 9.5,
-                          t_ratio: float = 1.0, poly=EngineParams().ve_poly) -> float:
+                          t_ratio: float = 1.0, poly=_DEFAULT_VE_POLY) -> float:
     """VEP4: eta_v = C(p_im) (r_c - (p_em/p_im)^(1/gamma)) / (r_c - 1) * T_im/T_in."""
     ratio = p_em_kpa / max(p_im_kpa, 1.0)
     resid = ratio ** (1.0 / GAMMA_AIR)
@@ -197,7 +200,7 @@ class Engine:
             p_new = 500.0
         self.p_im_pa = p_new
         self.throttle_flow_kg_s = w_th + c_th * dpsi * dp
-        self.air_flow_kg_s = w_cyl = a_cyl * p_new
+        self.air_flow_kg_s = a_cyl * p_new
         p_im_kpa = p_new * 1e-3
 
         # --- fuel: injector command x injector health, optional x-tau wall film ------------
