@@ -27,6 +27,11 @@ def egt_steady_k(p: ExhaustParams, t_im_k: float, burned_fuel_kg_s: float, q_hv:
         dt *= 1.0 - p.egt_rich_factor * (1.0 - lam)
     else:
         dt *= 1.0 + p.egt_lean_factor * ((lam if lam < 1.5 else 1.5) - 1.0)
+    # Heat lost to the ports and manifold walls: a film coefficient h ~ W^0.5 gives a
+    # loss fraction falling with flow, so full load keeps its measured EGT while idle and
+    # stoichiometric part load run cooler (without it a healthy engine at lambda 1 sat
+    # above 1040 C at any load, past the ECU's EGT limits).
+    dt *= math.exp(-p.egt_wall_loss / math.sqrt(w_exh_kg_s))
     if dt > 1400.0:
         dt = 1400.0
     return t_im_k + dt
