@@ -19,6 +19,11 @@ SUBCOMMANDS = {
     "run": ("hil.cli.run", "run scenarios (the main job): progress, summary, reports"),
     "demo": ("hil.cli.demo", "run the closed loop (plants + n.Tec controllers) and summarise it"),
     "dbc": ("hil.cli.dbc", "show the wire contract: messages, cycle times, bus load"),
+    "ecu": ("hil.cli.ecu", "run the n.Tec controllers as an ECU emulator on a rig's bus"),
+    "preflight": ("hil.cli.preflight", "check a wall-clock rig: bus, ECU messages, E2E, "
+                  "sanity, pacing"),
+    "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
+               "outputs (back-to-back)"),
 }
 
 

@@ -1,0 +1,309 @@
+"""Preflight and rig self-test of a wall-clock rig; INCONCLUSIVE timing verdicts.
+
+``hil preflight --rig R`` (and every wall-clock scenario run, first) runs the
+rig's plant node for a moment against the ECU on the wire and checks what a
+bench engineer checks before trusting a run: the bus opens and carries frames,
+the ECU's messages arrive at their DBC cycle times, their alive counters and CRCs
+are valid, the values make physical sense (an engine speed behaves like a speed,
+a lambda like a lambda, the ECU's commands lie in their ranges) and the actuator
+frames reach the plant. The same run is the **rig self-test**: the bench's own
+pacing (lateness p50 / p99 / max of its timed events, overruns).
+
+A rig whose pacing cannot resolve a timing bound does not get to pass (or fail)
+that expectation: :func:`qualify_verdicts` turns such verdicts into
+:class:`InconclusiveVerdict` with the reason and the measured figures — never a
+silent pass. Rule: a time bound B is resolvable when the bench's lateness p99 is
+at most B/10, its maximum at most B/2, and the run had no overrun.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hil.dbc import cycle_time_ns, e2e_data_id
+from hil.e2e import E2ERx, RxStatus
+from hil.rig import RigConfig
+from hil.scenario.expect import Verdict
+from hil.scenario.model import Budget, Eventually, Latency, Period
+from hil.units import UnitError, format_time_ns, parse_time_ns
+
+PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
+
+#: Physical plausibility of the signals on the wire: (low, high) and the fastest credible
+#: change per second (None: not checked). Generous: they catch a swapped byte order, a
+#: wrong scale or a dead sensor, not a calibration.
+SANITY = {
+    "EngineSpeed": (0.0, 12_000.0, 30_000.0),     # rpm; a crank cannot change 30,000 rpm/s
+    "Lambda": (0.5, 8.0, None),                  # lean limit of a wideband sensor ~ free air
+    "ManifoldPressure": (10.0, 400.0, None),     # kPa abs
+    "FuelMass": (0.0, 250.0, None),              # mg/cyl/cycle
+    "SparkAdvance": (-30.0, 70.0, None),         # deg BTDC
+    "WastegateCmd": (0.0, 100.0, None),          # % open
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass
+class PreflightReport:
+    rig: str
+    checks: list[Check] = field(default_factory=list)
+    pacing: dict[str, Any] = field(default_factory=dict)
+    timestamps: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != FAIL for c in self.checks)
+
+    def add(self, name: str, status: str, detail: str) -> None:
+        self.checks.append(Check(name, status, detail))
+
+    def table(self) -> str:
+        width = max([len(c.name) for c in self.checks] + [5])
+        lines = [f"preflight of rig {self.rig}", f"{'check':{width}s}  result  detail"]
+        lines += [f"{c.name:{width}s}  {c.status:6s}  {c.detail}" for c in self.checks]
+        verdict = "passed" if self.passed else "FAILED"
+        lines.append(f"preflight {verdict}: {sum(c.status == PASS for c in self.checks)} pass, "
+                     f"{sum(c.status == WARN for c in self.checks)} warn, "
+                     f"{sum(c.status == FAIL for c in self.checks)} fail")
+        return "\n".join(lines)
+
+
+# -- rig capability and INCONCLUSIVE verdicts -------------------------------------------------
+
+def resolvable(bound_ns: float, pacing: dict[str, Any]) -> str | None:
+    """None if the measured pacing resolves ``bound_ns``; else the reason it does not."""
+    p99_ns = pacing.get("p99_us", 0.0) * 1e3
+    max_ns = pacing.get("max_us", 0.0) * 1e3
+    overruns = int(pacing.get("overruns", 0))
+    problems = []
+    if p99_ns > bound_ns / 10:
+        problems.append(f"lateness p99 {format_time_ns(int(p99_ns))} > "
+                        f"{format_time_ns(int(bound_ns / 10))} (bound/10)")
+    if max_ns > bound_ns / 2:
+        problems.append(f"lateness max {format_time_ns(int(max_ns))} > "
+                        f"{format_time_ns(int(bound_ns / 2))} (bound/2)")
+    if overruns:
+        problems.append(f"{overruns} overruns")
+    if not problems:
+        return None
+    return (f"this rig cannot hold a {format_time_ns(int(bound_ns))} timing bound: "
+            + ", ".join(problems) + f" ({pacing.get('policy', '')})")
+
+
+@dataclass(frozen=True)
+class InconclusiveVerdict(Verdict):
+    """A verdict the rig could not decide; ``measured_passed`` is what the figures said."""
+
+    reason: str = ""
+    measured_passed: bool = False
+    inconclusive: bool = True
+
+    def __str__(self) -> str:
+        where = ":".join(map(str, self.where)) + ": " if self.where else ""
+        measured = "PASS" if self.measured_passed else "FAIL"
+        return f"{where}INCONCLUSIVE {self.message} (measured {measured}; {self.reason})"
+
+
+def _time_bound(expectation: Any) -> int | None:
+    if isinstance(expectation, Latency):
+        return expectation.max_ns
+    if isinstance(expectation, Period):
+        return expectation.jitter_ns
+    if isinstance(expectation, Eventually):
+        return expectation.within_ns
+    return None
+
+
+def qualify_verdicts(verdicts: list[Verdict], pacing: dict[str, Any], *, timestamps: str,
+                     external_ecu: bool) -> list[Verdict]:
+    """Timing verdicts of a wall-clock run: the timestamp source named, and INCONCLUSIVE
+    where the rig's measured pacing cannot resolve the bound."""
+    out: list[Verdict] = []
+    for v in verdicts:
+        e = v.expectation
+        if isinstance(e, Budget) and external_ecu:
+            out.append(InconclusiveVerdict(
+                passed=False, expectation=e, message=v.message, t_ns=v.t_ns,
+                observed=v.observed, bound=v.bound, signals_involved=v.signals_involved,
+                where=v.where, measured_passed=v.passed,
+                reason="task execution times are not observable on an external ECU"))
+            continue
+        bound = _time_bound(e)
+        if bound is None:
+            out.append(v)
+            continue
+        message = f"{v.message} [timestamps: {timestamps}]"
+        reason = resolvable(bound, pacing)
+        if reason is None:
+            out.append(dataclasses.replace(v, message=message))
+        else:
+            out.append(InconclusiveVerdict(
+                passed=False, expectation=e, message=message, t_ns=v.t_ns,
+                observed=v.observed, bound=v.bound, signals_involved=v.signals_involved,
+                where=v.where, measured_passed=v.passed, reason=reason))
+    return out
+
+
+def is_inconclusive(verdict: Any) -> bool:
+    return bool(getattr(verdict, "inconclusive", False))
+
+
+# -- preflight ----------------------------------------------------------------------------------
+
+def _seconds(rig: RigConfig, key: str, default: str) -> float:
+    raw = rig.preflight.get(key, default)
+    try:
+        return parse_time_ns(raw) / 1e9
+    except UnitError as exc:
+        raise rig.error("preflight", f"preflight.{key}: {exc}") from None
+
+
+def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: bool = True,
+                  warmup_s: float = 0.3) -> PreflightReport:
+    """Run the rig's plant node against the ECU on the wire for a moment and check it."""
+    from hil.wall import WallBench
+
+    listen = seconds if seconds is not None else _seconds(rig, "listen", "1.5 s")
+    tolerance = float(rig.preflight.get("cycle_tolerance", 0.2))
+    report = PreflightReport(rig.name)
+    bench = WallBench(rig, realtime=realtime)   # raises InterfaceUnavailable: exit 2
+    report.add("bus", PASS, f"{rig.bus.get('interface')} channel {rig.bus.get('channel')!r} "
+               "opened")
+    try:
+        plant = bench.plant
+        # A quiet operating point: the dyno holds speed, part throttle.
+        if "dyno.speed_rpm" in plant.inputs:
+            plant.set_driver_mode("dyno")
+            plant.inputs["dyno.speed_rpm"] = 2000.0
+        if "driver.throttle_pct" in plant.inputs:
+            plant.inputs["driver.throttle_pct"] = 15.0
+        bench.run_for(listen)
+    finally:
+        bench.close()
+    trace = bench.trace
+    figures = bench.figures()
+    report.pacing = figures["pacing"]
+    report.timestamps = figures["timestamps"]["received"]
+    _check_traffic(report, bench)
+    _check_ecu_messages(report, bench, trace, warmup_s, tolerance)
+    _check_sanity(report, trace, warmup_s)
+    p = report.pacing
+    figures_text = (f"lateness p50 {p['p50_us']:.1f} us, p99 {p['p99_us']:.1f} us, max "
+                    f"{p['max_us']:.1f} us, {p['overruns']} overruns over {p['events']} events "
+                    f"({p['policy']})")
+    reason = resolvable(1_000_000, p)
+    if reason is None:
+        report.add("self-test pacing", PASS, f"{figures_text}; holds 1 ms timing bounds")
+    else:
+        report.add("self-test pacing", WARN, f"{figures_text}; 1 ms timing expectations will "
+                   f"be INCONCLUSIVE: {reason}")
+    return report
+
+
+def _check_traffic(report: PreflightReport, bench: Any) -> None:
+    rx = bench.bus.frames_received
+    if rx == 0:
+        report.add("traffic", FAIL, f"no frame received in the listen time: is the ECU "
+                   f"(hil ecu --rig {bench.rig.path}) running and on the same bus?")
+    else:
+        report.add("traffic", PASS, f"{bench.bus.frames_sent} frames sent, {rx} received "
+                   f"(timestamps: {bench.bus.timestamp_source})")
+    applied = bench.plant_node.frames_applied
+    rejected = bench.plant_node.frames_rejected
+    if applied == 0:
+        report.add("loop closes", FAIL, "no actuator frame reached the plant")
+    else:
+        report.add("loop closes", PASS if rejected == 0 else WARN,
+                   f"{applied} actuator frames applied to the plant, {rejected} rejected (E2E)")
+
+
+def _check_ecu_messages(report: PreflightReport, bench: Any, trace: Any, warmup_s: float,
+                        tolerance: float) -> None:
+    warm = int(warmup_s * 1e9)
+    for message in bench.db.messages:
+        if "ECU" not in message.senders:
+            continue
+        cycle = cycle_time_ns(message)
+        frames = trace.frames(message.name)
+        t = np.asarray(frames.t_end_ns, dtype=np.int64)
+        keep = t >= warm
+        t_w = t[keep]
+        name = f"{message.name} cycle"
+        if t_w.size < 2:
+            report.add(name, FAIL, f"{t_w.size} frames after {warmup_s:g} s warm-up; expected "
+                       f"one every {format_time_ns(cycle or 0)}")
+        elif cycle:
+            d = np.diff(t_w)
+            mean = float(d.mean())
+            p99 = float(np.percentile(d, 99))
+            ok = abs(mean - cycle) <= tolerance * cycle
+            report.add(name, PASS if ok else FAIL,
+                       f"{t_w.size} frames, mean period {mean / 1e6:.3f} ms (DBC "
+                       f"{cycle / 1e6:g} ms +-{tolerance * 100:g} %), p99 interval "
+                       f"{p99 / 1e6:.3f} ms, max {d.max() / 1e6:.3f} ms")
+        data_id = e2e_data_id(message)
+        if data_id is None or t.size == 0:
+            continue
+        rx = E2ERx(data_id)
+        data = np.asarray(frames.data)
+        dlc = np.asarray(frames.dlc)
+        counts = {s: 0 for s in RxStatus}
+        for i in range(t.size):
+            counts[RxStatus(rx.check(bytes(data[i, :dlc[i]])))] += 1
+        n = t.size
+        crc, stale, jump = (counts[RxStatus.CRC_ERROR], counts[RxStatus.STALE],
+                            counts[RxStatus.COUNTER_JUMP])
+        detail = f"{n} frames: {crc} CRC errors, {stale} stale counters, {jump} counter jumps"
+        if crc or stale > 0.01 * n:
+            status = FAIL
+        elif jump:
+            status = WARN
+            detail += " (frames lost on the way)"
+        else:
+            status = PASS
+        report.add(f"{message.name} E2E", status, detail)
+
+
+def _check_sanity(report: PreflightReport, trace: Any, warmup_s: float) -> None:
+    for name, (low, high, max_rate) in SANITY.items():
+        if not trace.has(name):
+            continue
+        s = trace.signal(name)
+        t = np.asarray(s.t_ns, dtype=np.int64)
+        v = np.asarray(s.values, dtype=float)
+        keep = t >= int(warmup_s * 1e9)
+        t, v = t[keep], v[keep]
+        if v.size == 0:
+            report.add(f"{name} sane", FAIL, "no value after the warm-up")
+            continue
+        problems = []
+        if not np.all(np.isfinite(v)):
+            problems.append("non-finite values")
+        if v.min() < low or v.max() > high:
+            problems.append(f"outside [{low:g}, {high:g}]")
+        if max_rate is not None and v.size > 1:
+            dt = np.diff(t) / 1e9
+            rate = np.abs(np.diff(v)) / np.maximum(dt, 1e-4)
+            if rate.max() > max_rate:
+                problems.append(f"jumps {rate.max():.0f}/s (max credible {max_rate:g}/s)")
+        detail = (f"min {v.min():.3g}, max {v.max():.3g}, last {v[-1]:.3g} "
+                  f"{trace.unit(name)}").strip()
+        report.add(f"{name} sane", FAIL if problems else PASS,
+                   detail + (": " + "; ".join(problems) if problems else ""))
+    if trace.has("EngineMode"):
+        s = trace.signal("EngineMode")
+        valid = set(trace.choices("EngineMode").values())
+        bad = [x for x in np.unique(s.values) if int(x) not in valid]
+        report.add("EngineMode sane", FAIL if bad or not len(s.values) else PASS,
+                   f"values seen: {sorted({int(x) for x in np.unique(s.values)})}"
+                   + (f"; not in the value table: {bad}" if bad else ""))
