@@ -68,6 +68,10 @@ class SafetyFast(Controller):
         self._lean_load = s["lean_load"]
         self._lean_release = s["lean_load"] - s["lean_load_hyst"]
         self._lean_blank = s["lean_blank_after_cut"]
+        # A reading above the plausible range is a failed sensor (open circuit reads the
+        # DBC maximum), not a lean engine: it must not cut fuel before the 10 ms lambda
+        # controller has had lambda_fault_time to latch LambdaSensorFault.
+        self._lambda_plausible_max = s["lambda_plausible_max"]
         self._grace = s["rx_startup_grace"]
         self.knock_retard = 0.0
         self._last_knock = -1e9
@@ -133,7 +137,8 @@ class SafetyFast(Controller):
         if self.lean_cut:
             if p_im < self._lean_release:
                 self.lean_cut = False
-        elif (p_im > self._lean_load and g("Lambda", 1.0) > self._lean_lambda and not rx_bad
+        elif (p_im > self._lean_load and not rx_bad
+              and self._lean_lambda < g("Lambda", 1.0) <= self._lambda_plausible_max
               and now - self._last_fuel_cut > self._lean_blank
               and g("LambdaSensorFault", 0.0) < 0.5):
             self.lean_cut = True
