@@ -100,6 +100,14 @@ class WallClockEnvironment(simpy.Environment):
     def wall_now_ns(self) -> int:
         return time.perf_counter_ns() - self._origin_ns
 
+    def advance_to_wall(self) -> None:
+        """Move ``now`` up to the wall time (never past the next event): a frame received
+        mid-wait is then handled at the time it arrived, not when the wait began."""
+        wall = time.perf_counter_ns() - self._origin_ns
+        if wall > self._now:
+            nxt = self.peek()
+            self._now = wall if nxt is Infinity else min(wall, nxt)
+
     # -- the one overridden method -------------------------------------------------
 
     def step(self) -> None:

@@ -50,10 +50,14 @@ def attach_receiver(env: Any, bus: can.BusABC, handler: Callable[[can.Message], 
         raise ConfigError(f"{type(bus).__name__} cannot push frames and the clock cannot poll "
                           "it: real buses need the wall clock (clock: wall)")
 
+    advance = getattr(env, "advance_to_wall", None)
+
     def poll(timeout: float) -> bool:
         msg = bus.recv(timeout)
         if msg is None:
             return False
+        if advance is not None:
+            advance()  # handle the frame at its arrival time, not at the start of the wait
         handler(msg)
         # Drain what else is queued without blocking.
         while (msg := bus.recv(0)) is not None:

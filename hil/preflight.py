@@ -13,7 +13,8 @@ A rig whose pacing cannot resolve a timing bound does not get to pass (or fail)
 that expectation: :func:`qualify_verdicts` turns such verdicts into
 :class:`InconclusiveVerdict` with the reason and the measured figures — never a
 silent pass. Rule: a time bound B is resolvable when the bench's lateness p99 is
-at most B/10, its maximum at most B/2, and the run had no overrun.
+at most B/10, its maximum at most B/2, and (for B under 10 ms) the run had no
+overrun (an event more than 1 ms late).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from hil.scenario.model import Budget, Eventually, Latency, Period
 from hil.units import UnitError, format_time_ns, parse_time_ns
 
 PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
+
+#: Overruns (events more than 1 ms late) disqualify bounds under this; longer bounds are
+#: judged by the lateness p99 and maximum alone.
+OVERRUN_RELEVANT_NS = 10_000_000
 
 #: Physical plausibility of the signals on the wire: (low, high) and the fastest credible
 #: change per second (None: not checked). Generous: they catch a swapped byte order, a
@@ -92,8 +97,8 @@ def resolvable(bound_ns: float, pacing: dict[str, Any]) -> str | None:
     if max_ns > bound_ns / 2:
         problems.append(f"lateness max {format_time_ns(int(max_ns))} > "
                         f"{format_time_ns(int(bound_ns / 2))} (bound/2)")
-    if overruns:
-        problems.append(f"{overruns} overruns")
+    if overruns and bound_ns < OVERRUN_RELEVANT_NS:
+        problems.append(f"{overruns} overruns (events over 1 ms late)")
     if not problems:
         return None
     return (f"this rig cannot hold a {format_time_ns(int(bound_ns))} timing bound: "

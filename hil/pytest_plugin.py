@@ -108,6 +108,9 @@ class ScenarioItem(pytest.Item):
                               formats=formats, plots=not config.getoption("hil_no_plots"))
         self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
         _allure(self.scenario, result)
+        if result.status == "inconclusive":
+            # Never a silent pass: the rig could not resolve a timing bound (hil.preflight).
+            pytest.skip("INCONCLUSIVE: " + result.failure_text().replace("\n", "; "))
         if not result.passed:
             raise ScenarioFailed(result)
 
@@ -196,11 +199,14 @@ class HilResults:
                       f"{'x real':>7s}")
         for r in sorted(self.results, key=lambda r: r["name"]):
             speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
-            verdict = "PASS" if r["passed"] else "FAIL"
+            verdict = (r.get("status") or ("pass" if r["passed"] else "fail")).upper()[:7]
             tr.write_line(f"{r['name']:{width}s}  {verdict:7s}  {r['sim_s']:7.2f}  "
                           f"{r['wall_s']:7.2f}  {speed:>7s}")
         passed = sum(r["passed"] for r in self.results)
-        tr.write_line(f"{passed} of {len(self.results)} scenarios passed; HTML summary: "
+        inconclusive = sum(r.get("status") == "inconclusive" for r in self.results)
+        tr.write_line(f"{passed} of {len(self.results)} scenarios passed"
+                      + (f", {inconclusive} INCONCLUSIVE (rig timing)" if inconclusive else "")
+                      + "; HTML summary: "
                       f"{Path(self.config.getoption('hil_report')) / 'summary.html'}")
 
     @pytest.hookimpl(trylast=True)

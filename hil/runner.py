@@ -61,6 +61,17 @@ class ScenarioResult:
     def passed(self) -> bool:
         return self.error is None and all(v.passed for v in self.verdicts)
 
+    @property
+    def status(self) -> str:
+        """pass | fail | inconclusive (a wall-clock rig could not resolve a timing bound
+        and nothing else failed: never reported as a pass)."""
+        if self.passed:
+            return "pass"
+        if self.error is None and all(v.passed or getattr(v, "inconclusive", False)
+                                      for v in self.verdicts):
+            return "inconclusive"
+        return "fail"
+
     def failure_text(self) -> str:
         """What failed, as a calibration engineer reads it: one line per failure."""
         lines = []
@@ -79,11 +90,17 @@ class ScenarioResult:
             "description": self.scenario.description,
             "tags": list(self.scenario.tags),
             "passed": self.passed,
+            "status": self.status,
             "error": self.error,
             "sim_s": self.sim_ns / 1e9,
             "wall_s": self.wall_s,
             "speed": (self.sim_ns / 1e9) / self.wall_s if self.wall_s > 0 else None,
-            "verdicts": [{"kind": v.expectation.kind, "passed": v.passed, "message": v.message,
+            "verdicts": [{"kind": v.expectation.kind, "passed": v.passed,
+                          "status": ("inconclusive" if getattr(v, "inconclusive", False)
+                                     else "pass" if v.passed else "fail"),
+                          "message": v.message + (
+                              f" (measured {'PASS' if v.measured_passed else 'FAIL'}; "
+                              f"{v.reason})" if getattr(v, "inconclusive", False) else ""),
                           "t_s": None if v.t_ns is None else v.t_ns / 1e9,
                           "where": list(v.where) if v.where else None}
                          for v in self.verdicts],
@@ -410,14 +427,26 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
                                             scenario.file))
     out_dir = Path(report_dir) / _safe(scenario.name) if report_dir is not None else None
     spool = out_dir / "trace" if (out_dir is not None and scenario.duration_ns > 120e9) else None
-    bench = SilBench(rig_cfg, plant_params=scenario.plant, overrides=dict(scenario.params),
-                     calibration=scenario.calibration, seed=scenario.seed, spool_dir=spool,
-                     controller_options=controller_options)
+    bench_cls: Any = SilBench
+    preflight = None
+    if rig_cfg.clock == "wall":
+        # Wall-clock rig: preflight first (a failed one is the run's error), then the plant
+        # node and the scenario against the ECU on the wire (hil.wall).
+        from hil.preflight import run_preflight
+        from hil.wall import WallBench
+
+        bench_cls = WallBench
+        preflight = run_preflight(rig_cfg)
+    bench = bench_cls(rig_cfg, plant_params=scenario.plant, overrides=dict(scenario.params),
+                      calibration=scenario.calibration, seed=scenario.seed, spool_dir=spool,
+                      controller_options=controller_options)
     prepare_plant(bench.plant, scenario)
     driver = _ScenarioDriver(bench, scenario)
     wall0 = time.perf_counter()
     error: str | None = None
     try:
+        if preflight is not None and not preflight.passed:
+            raise ScenarioAbort("preflight failed:\n" + preflight.table())
         bench.start()
         proc = bench.env.process(driver.process())
         chunk = max(scenario.duration_ns // 20, 10_000_000)
@@ -433,19 +462,40 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
             if progress is not None:
                 progress(t / scenario.duration_ns)
         error = driver.error
+    except ScenarioAbort as exc:
+        error = str(exc)
     finally:
         wall = time.perf_counter() - wall0
         bench.close()
     verdicts = evaluate_all(scenario.expect, bench.trace, task_times=bench.ecu.task_times())
+    wall_figures = bench.figures() if preflight is not None else {}
+    if preflight is not None:
+        from hil.preflight import qualify_verdicts
+
+        verdicts = qualify_verdicts(verdicts, _worst_pacing(wall_figures["pacing"],
+                                                            preflight.pacing),
+                                    timestamps=wall_figures["timestamps"]["received"],
+                                    external_ecu=rig_cfg.ecu == "external")
     result = ScenarioResult(scenario, verdicts, driver.records, error, bench.env.now, wall)
     result.figures = {
         "bus": _jsonable(bench.network.report()),
         "tasks": {name: _task_figures(times) for name, times in bench.ecu.task_times().items()},
         "ecu": bench.ecu.counters(),
+        **wall_figures,
     }
+    if preflight is not None:
+        result.figures["preflight"] = [vars(c) for c in preflight.checks]
     if out_dir is not None:
         _write_artifacts(result, bench, out_dir, formats, plots)
     return result
+
+
+def _worst_pacing(run: dict[str, Any], selftest: dict[str, Any]) -> dict[str, Any]:
+    """The worse of the run's own pacing and the preflight self-test's."""
+    worst = dict(run)
+    for key in ("p50_us", "p99_us", "max_us", "overruns"):
+        worst[key] = max(run.get(key, 0), selftest.get(key, 0))
+    return worst
 
 
 def _task_figures(times: Any) -> dict[str, float]:

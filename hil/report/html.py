@@ -22,7 +22,7 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 h1{font-size:20px} h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3} .pass{color:#176d2c;font-weight:bold} .fail{color:#b00020;font-weight:bold}
+th{background:#f3f3f3} .pass{color:#176d2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .inconclusive{color:#a35c00;font-weight:bold}
 .num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666}
 details{margin:8px 0} img{max-width:100%;border:1px solid #ddd}
 """
@@ -49,6 +49,13 @@ def _img(path: str) -> str:
     return f'<img alt="{html.escape(Path(path).name)}" src="data:image/png;base64,{b64}">'
 
 
+def _status(r: dict[str, Any]) -> tuple[str, str]:
+    """CSS class and word: PASS, FAIL, or INCONCLUSIVE (a wall-clock rig that could not
+    resolve a timing bound; older summaries have no status and are pass / fail)."""
+    status = r.get("status") or ("pass" if r["passed"] else "fail")
+    return status, status.upper()
+
+
 def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario run") -> str:
     e = html.escape
     results = sorted(results, key=lambda r: (r["passed"], r["name"]))
@@ -67,14 +74,14 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
         load = (f"{bus['load_mean'] * 100:.1f} % / {bus['load_max'] * 100:.1f} %"
                 if bus.get("load_mean") is not None else "-")
         speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
-        cls, word = ("pass", "PASS") if r["passed"] else ("fail", "FAIL")
+        cls, word = _status(r)
         out.append(f"<tr><td><a href='#{e(r['name'])}'>{e(r['name'])}</a></td>"
                    f"<td class='{cls}'>{word}</td><td>{e(r['description'])}</td>"
                    f"<td class='num'>{r['sim_s']:.2f}</td><td class='num'>{r['wall_s']:.2f}</td>"
                    f"<td class='num'>{speed}</td><td class='num'>{load}</td></tr>")
     out.append("</table>")
     for r in results:
-        cls, word = ("pass", "PASS") if r["passed"] else ("fail", "FAIL")
+        cls, word = _status(r)
         out.append(f"<h2 id='{e(r['name'])}'>{e(r['name'])} <span class='{cls}'>{word}</span></h2>")
         out.append(f"<p>{e(r['description'])}<br><span class='muted'>{e(r['file'])}"
                    f"{' &middot; tags: ' + e(', '.join(r['tags'])) if r['tags'] else ''}</span></p>")
@@ -82,7 +89,7 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
             out.append(f"<p class='fail'>{e(r['error'])}</p>")
         out.append("<table><tr><th>expectation</th><th>verdict</th><th>detail</th></tr>")
         for v in r["verdicts"]:
-            vcls, vword = ("pass", "PASS") if v["passed"] else ("fail", "FAIL")
+            vcls, vword = _status(v)
             out.append(f"<tr><td>{e(v['kind'])}</td><td class='{vcls}'>{vword}</td>"
                        f"<td>{e(v['message'])}</td></tr>")
         out.append("</table>")
