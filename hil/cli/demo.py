@@ -74,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
     for task, times in bench.ecu.task_times().items():
         if times.size:
             print(f"task {task:6s}: {times.size} runs, execution p50 {sorted(times)[times.size // 2] / 1e3:.1f} us, "
-                  f"max {times.max() / 1e3:.1f} us (wall CPU)")
+                  f"max {times.max() / 1e3:.1f} us (thread CPU time)")
     if not args.no_files:
         out = Path(args.report)
         out.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,7 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
                                f"<td class='num'>{f['p50_us']:.1f}</td>"
                                f"<td class='num'>{f['p99_us']:.1f}</td>"
                                f"<td class='num'>{f['max_us']:.1f}</td></tr>")
-            out.append("</table><p class='muted'>Execution times are the bench's wall-clock CPU "
+            out.append("</table><p class='muted'>Execution times are the bench's CPU time (thread clock) "
                        "time per task run; the simulated execution time is the task's "
                        "exec_time in controllers/ecu.yaml.</p>")
         if r.get("steps"):
