@@ -34,6 +34,29 @@ def test_shipped_sets_load_and_are_complete():
     assert load_calibration("race_car")["rev_limit"] > load_calibration("road_car")["rev_limit"]
 
 
+@pytest.mark.parametrize("name", ["road_car", "race_car"])
+def test_shipped_set_matches_its_plant(name):
+    """Each calibration is for the engine of the plant set of the same name: same swept
+    volume and cylinders (speed-density fuel), rev limit above the driver's upshift point
+    (a lap never sits on the limiter), overspeed above the rev limit, an rpm axis covering
+    the redline, and the full-load spark below the plant's knock limit at the map's boost."""
+    from plants.engine import knock_limited_spark_deg
+    from plants.params import load_params
+
+    cal, plant = load_calibration(name), load_params(name)
+    assert cal["displacement"] == pytest.approx(plant.engine.displacement_l)
+    assert cal["cylinders"] == plant.engine.n_cyl
+    assert plant.driver.upshift_rpm < cal["rev_limit"] < cal["overspeed"]
+    assert cal.axes["rpm"].values[-1] >= plant.engine.redline_rpm
+    boost, mbt, kls = (cal.maps[m] for m in ("boost_target", "spark_mbt", "spark_knock_limit"))
+    for rpm in cal.axes["rpm"].values:
+        p = boost.lookup(rpm, 100.0)
+        lam = cal.maps["lambda_target"].lookup(rpm, p)
+        spark = min(mbt.lookup(rpm, p), kls.lookup(rpm, p))
+        plant_limit = knock_limited_spark_deg(plant.engine, rpm, p, 313.15, 363.15, lam)
+        assert spark < plant_limit - 2.0, (rpm, p, spark, plant_limit)
+
+
 def test_unknown_key_names_the_closest():
     text = ROAD.replace("  rev_limit_hyst:", "  rev_limit_hysteresis:")
     msg = _err(text)
