@@ -143,8 +143,7 @@ def _allure(scenario: Any, result: Any) -> None:
         return
     allure.dynamic.title(scenario.name)
     allure.dynamic.description(scenario.description)
-    for tag in scenario.tags:
-        allure.dynamic.tag(tag)
+    # Tags reach allure as labels through the pytest markers the item carries.
     allure.dynamic.label("suite", Path(scenario.file).parent.name)
     for record in result.steps:
         when = "-" if record.t_ns is None else f"{record.t_ns / 1e9:.3f} s"
@@ -165,8 +164,9 @@ def _allure(scenario: Any, result: Any) -> None:
         if key.startswith("plot"):
             allure.attach.file(path, name=Path(path).name,
                                attachment_type=allure.attachment_type.PNG)
-        elif key.startswith("trace_"):
-            allure.attach.file(path, name=Path(path).name, extension=Path(path).suffix[1:])
+        elif key == "trace_blf":
+            # One trace per result keeps allure-results small; the MF4 stays on disk.
+            allure.attach.file(path, name=Path(path).name, extension="blf")
 
 
 # -- the session's results: terminal table and HTML summary (on the controller only) -------
