@@ -114,6 +114,7 @@ class WallClockEnvironment(simpy.Environment):
         perf = time.perf_counter_ns
         origin = self._origin_ns
         spin = self.spin_ns
+        drained = False
         while True:
             deadline = self.peek()
             if deadline is Infinity and not self._pollers:
@@ -121,6 +122,15 @@ class WallClockEnvironment(simpy.Environment):
             remaining = (Infinity if deadline is Infinity
                          else deadline - (perf() - origin))
             if remaining <= 0:
+                if self._pollers and not drained:
+                    # Already due (late, or several events at one time): first handle the
+                    # frames that arrived meanwhile, so a late task does not see a stale
+                    # reception time (a false timeout) for a frame that is waiting unread.
+                    drained = True
+                    self._now = max(self._now, min(perf() - origin, deadline))
+                    for poll in self._pollers:
+                        poll(0)
+                    continue
                 break
             if remaining > spin:
                 block = min(remaining - spin, self.max_block_ns)

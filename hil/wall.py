@@ -100,8 +100,12 @@ class RecordingBus(can.BusABC):
     """
 
     def __init__(self, bus: can.BusABC, env: WallClockEnvironment, senders: Mapping[int, str],
-                 *, own_echo: bool = False) -> None:
+                 *, own_echo: bool = False, stamp: str = "interface") -> None:
         self.inner = bus
+        # "interface": the receive timestamp of the interface (what a logger on the wire
+        # sees); "handling": the clock's time when the node handled the frame (what an ECU
+        # saw: its own trace replays exactly).
+        self._stamp_handling = stamp == "handling"
         self.env = env
         self._senders = dict(senders)
         self._own_echo = own_echo
@@ -126,6 +130,8 @@ class RecordingBus(can.BusABC):
 
     @property
     def timestamp_source(self) -> str:
+        if self._stamp_handling:
+            return "clock time when the node handled the frame"
         if self.bench_stamps and not self.interface_stamps:
             return "bench clock at reception"
         if self.bench_stamps:
@@ -163,7 +169,11 @@ class RecordingBus(can.BusABC):
         now = self.env.wall_now_ns()
         t = now
         stamp = msg.timestamp
-        if stamp:
+        if self._stamp_handling:
+            self.env.advance_to_wall()
+            t = self.env.now
+            self.bench_stamps += 1
+        elif stamp:
             mapped = round((stamp - self._offset_s) * NS_PER_S)
             # Plausible: not in the future, not older than the wait we were in.
             if now - 1_000_000_000 < mapped <= now + 100_000:
@@ -385,8 +395,11 @@ class EcuEmulator:
                                else rig.calibration)
         self.env = WallClockEnvironment()
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
+        # The ECU's trace is the ECU's view: frames at the time it handled them, so that
+        # `hil replay` of it reproduces what the runtime computed.
         self.bus = RecordingBus(open_bus(rig), self.env, senders,
-                                own_echo=rig.bus.get("interface") == "udp_multicast")
+                                own_echo=rig.bus.get("interface") == "udp_multicast",
+                                stamp="handling")
         try:
             self.trace = Trace(self.db, nodes=NODES) if trace else None
             if self.trace is not None:

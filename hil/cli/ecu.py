@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rig", required=True, help="rig file (e.g. rigs/udp.yaml)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after this many seconds (default: run until SIGINT/SIGTERM)")
+    parser.add_argument("--ecu-config", default=None,
+                        help="override the rig's ecu_config (which controllers run, timeouts)")
     parser.add_argument("--calibration", default=None,
                         help="calibration set name or file (default: the rig's / ecu.yaml's)")
     parser.add_argument("--channel", default=None,
@@ -39,6 +41,10 @@ def main(args: argparse.Namespace) -> int:
     from hil.wall import EcuEmulator
 
     rig = load_rig(args.rig)
+    if args.ecu_config is not None:
+        from pathlib import Path
+
+        rig.ecu_config = Path(args.ecu_config).resolve()
     if args.channel is not None:
         rig.bus["channel"] = args.channel
     if args.port is not None:
