@@ -28,10 +28,17 @@ def egt_steady_k(p: ExhaustParams, t_im_k: float, burned_fuel_kg_s: float, q_hv:
     else:
         dt *= 1.0 + p.egt_lean_factor * ((lam if lam < 1.5 else 1.5) - 1.0)
     # Heat lost to the ports and manifold walls: a film coefficient h ~ W^0.5 gives a
-    # loss fraction falling with flow, so full load keeps its measured EGT while idle and
-    # stoichiometric part load run cooler (without it a healthy engine at lambda 1 sat
-    # above 1040 C at any load, past the ECU's EGT limits).
+    # loss fraction falling with flow, so full load keeps its measured EGT while idle
+    # runs cooler (without it a healthy engine at lambda 1 sat above 1040 C at any load).
     dt *= math.exp(-p.egt_wall_loss / math.sqrt(w_exh_kg_s))
+    # Light part load runs cooler still (low charge density and temperature, long
+    # residence, the walls take a large share of a small heat flow): a loss that fades
+    # steeply with flow, L1 / (1 + (W / W1)^6), so 2500 rpm / 60 kPa at lambda 1 runs
+    # ~640 C (not ~900 C, where the ECU's EGT enrichment opened the lambda loop) while the
+    # flows of boost build-up and full load (and so the turbine's energy) are unchanged.
+    x = w_exh_kg_s / p.egt_part_load_flow_kg_s
+    x *= x
+    dt *= 1.0 - p.egt_part_load_loss / (1.0 + x * x * x)
     if dt > 1400.0:
         dt = 1400.0
     return t_im_k + dt

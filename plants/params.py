@@ -118,9 +118,11 @@ class TurboParams:
 class ExhaustParams:
     """EGT, turbine-out and catalyst temperature, wideband lambda sensor."""
     cp_exh_j_per_kg_k: float = 1200.0
-    egt_rich_factor: float = 0.6             # EGT rise x (1 - k (1 - lambda)) when rich
+    egt_rich_factor: float = 0.45            # EGT rise x (1 - k (1 - lambda)) when rich
     egt_lean_factor: float = 1.6             # x (1 + k (lambda - 1)) when lean (slow late burn)
     egt_wall_loss: float = 0.025             # EGT rise x exp(-k / sqrt(W_exh [kg/s])): port/manifold wall loss
+    egt_part_load_loss: float = 0.45         # EGT rise x (1 - L1 / (1 + (W_exh / W1)^6)): light part load
+    egt_part_load_flow_kg_s: float = 0.026   # W1: the part-load loss has halved at this exhaust flow
     egt_tau_s: float = 1.2                   # manifold wall lag at the reference flow
     egt_tau_ref_flow_kg_s: float = 0.05
     cat_heat_capacity_j_per_k: float = 1200.0
