@@ -140,15 +140,15 @@ class RecordingBus(can.BusABC):
         return "interface receive timestamps"
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
+        t_handed = self.env.wall_now_ns()
         self.inner.send(msg, timeout)
         self.frames_sent += 1
         if self._own_echo:
             self._pending[(msg.arbitration_id, bytes(msg.data))] += 1
         if self._observers:
-            t = self.env.wall_now_ns()
             sender = self._senders.get(msg.arbitration_id, "BENCH")
             for fn in self._observers:
-                fn(t, t, msg, sender)
+                fn(t_handed, t_handed, msg, sender)
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         while True:
