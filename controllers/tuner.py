@@ -3,13 +3,22 @@
 Adapts only in steady operation with valid conditions: tuner enabled, EngineMode NORMAL,
 no fault code set (PERSIST_DROPPED excepted), warm coolant, lambda closed loop active,
 and speed, manifold pressure and lambda each changing less than their stability bounds
-per 100 ms for ``tuner_stable_time``. Then, in the cell nearest the operating point:
+per 100 ms for ``tuner_stable_time``. Then:
 
 - fuel: learn ``tuner_fuel_gain`` x LambdaTrim (the closed loop's correction moves into
-  the map), at most ``tuner_fuel_step`` per update, at most ``tuner_fuel_max`` in total;
-- spark: towards MBT / the knock limit -- retard one ``tuner_spark_step`` while knock
-  retard is active, advance one step after ``tuner_knock_free_time`` without knock while
-  the cell is still below MBT; at most ``tuner_spark_max`` from the base map.
+  the map). The fuel path interpolates the adaptation bilinearly between the four cells
+  around the operating point, so the update is spread over those four cells by their
+  bilinear weights w (cell += g w / sum(w^2): the interpolated correction moves by exactly
+  g, whatever the position between breakpoints); cells under ``MIN_CELL_WEIGHT`` are left
+  alone (a point at a breakpoint adapts that one cell; sensor noise around it does not
+  smear into the neighbours). Each cell: at most ``tuner_fuel_step`` per update, at most
+  ``tuner_fuel_max`` in total. Adapting only the nearest cell left a point between
+  breakpoints with a fraction of each update, so an ~8 % error drove that cell into its
+  total bound (LIMITED) before the trim was gone;
+- spark (cell nearest the operating point): towards MBT / the knock limit -- retard one
+  ``tuner_spark_step`` while knock retard is active, advance one step after
+  ``tuner_knock_free_time`` without knock while the cell is still below MBT; at most
+  ``tuner_spark_max`` from the base map.
 
 Every change goes to the calibration's adaptation (audited, persisted by the Persister).
 """
@@ -22,6 +31,7 @@ from controllers.base import Controller
 from controllers.codes import EngineMode, Fault, TunerState
 
 FUEL_DEADBAND_PCT = 0.3      # trims smaller than this are noise, not map error
+MIN_CELL_WEIGHT = 0.1        # bilinear weight below which a fuel cell is not adapted
 IGNORED_FAULTS = int(Fault.PERSIST_DROPPED)
 
 
@@ -48,19 +58,32 @@ class Tuner(Controller):
         self._last_knock = -1e9
         self.state = TunerState.OFF
 
-    def _fuel(self, i: int, j: int, trim: float, now: float) -> bool:
-        """One bounded fuel update; True when a bound stopped it."""
+    def _fuel(self, rpm: float, p_im: float, trim: float, now: float) -> bool:
+        """One bounded fuel update over the surrounding cells; True when a bound stopped it."""
         s = self._s
         adapt = self.calibration.adapt
-        old = adapt.fuel_pct.z[j][i]
         if abs(trim) < FUEL_DEADBAND_PCT:
             return False
-        step = s["tuner_fuel_step"]
-        delta = max(-step, min(step, s["tuner_fuel_gain"] * trim))
-        new = max(-s["tuner_fuel_max"], min(s["tuner_fuel_max"], old + delta))
-        adapt.set_cell(adapt.fuel_pct, i, j, new, by="tuner", at=now,
-                       why=f"lambda trim {trim:+.2f} %")
-        return new != old + delta
+        table = adapt.fuel_pct
+        i, fx = table.x.locate(rpm)
+        j, fy = table.y.locate(p_im)
+        cells = [(ci, cj, w) for ci, cj, w in ((i, j, (1.0 - fx) * (1.0 - fy)),
+                                               (i + 1, j, fx * (1.0 - fy)),
+                                               (i, j + 1, (1.0 - fx) * fy),
+                                               (i + 1, j + 1, fx * fy))
+                 if w >= MIN_CELL_WEIGHT]
+        norm = sum(w * w for _, _, w in cells)
+        want = s["tuner_fuel_gain"] * trim
+        step, lim = s["tuner_fuel_step"], s["tuner_fuel_max"]
+        limited = False
+        for ci, cj, w in cells:
+            old = table.z[cj][ci]
+            delta = max(-step, min(step, want * w / norm))
+            new = max(-lim, min(lim, old + delta))
+            adapt.set_cell(table, ci, cj, new, by="tuner", at=now,
+                           why=f"lambda trim {trim:+.2f} %, weight {w:.2f}")
+            limited |= new != old + delta
+        return limited
 
     def _spark(self, i: int, j: int, knocking: bool, now: float) -> bool:
         s = self._s
@@ -108,8 +131,8 @@ class Tuner(Controller):
             if now - self._steady_since < s["tuner_stable_time"]:
                 state = TunerState.WAITING
             else:
+                limited = self._fuel(rpm, p_im, g("LambdaTrim", 0.0), now)
                 i, j = self.calibration.maps["ve"].cell(rpm, p_im)
-                limited = self._fuel(i, j, g("LambdaTrim", 0.0), now)
                 limited |= self._spark(i, j, knocking, now)
                 state = TunerState.LIMITED if limited else TunerState.ADAPTING
         self.state = state

@@ -61,6 +61,58 @@ def test_tuner_fuel_step_and_total_bounds(cal):
     assert t.step(s, 60.1)["TunerState"] == TunerState.LIMITED
 
 
+def _fuel_loop(cal, rpm, p_kpa, error_pct, seconds):
+    """Tuner + an ideal lambda loop: the trim carries what the interpolated adaptation
+    (as the 1 ms fuel path reads it) does not yet correct of a base-map error."""
+    t = Tuner(cal)
+    fuel = cal.adapt.fuel_pct
+    trims, states, cells = [], [], []
+    for k in range(round(seconds / 0.1)):
+        trim = error_pct - fuel.lookup(rpm, p_kpa)
+        before = [row[:] for row in fuel.z]
+        states.append(t.step(steady(EngineSpeed=rpm, ManifoldPressure=p_kpa, LambdaTrim=trim),
+                             k * 0.1)["TunerState"])
+        trims.append(trim)
+        cells.append(max(abs(a - b) for r0, r1 in zip(before, fuel.z, strict=True)
+                         for a, b in zip(r0, r1, strict=True)))
+    return t, trims, states, cells
+
+
+def test_tuner_corrects_an_off_breakpoint_error_over_the_four_cells(cal):
+    """Between breakpoints (2750 rpm, 70 kPa: weights 0.25 each) an 8 % lean map error is
+    learnt into the four surrounding cells: the trim returns below 1 %, never LIMITED, each
+    cell within its per-update step and total bounds. Adapting only the nearest cell moved
+    the interpolated correction by a quarter of each update and needed 32 % in that cell:
+    LIMITED at 10 % with the trim stuck near 5.5 %."""
+    _, trims, states, steps = _fuel_loop(cal, 2750.0, 70.0, 8.0, 12.0)
+    assert trims[0] == pytest.approx(8.0)
+    assert abs(trims[-1]) < 1.0
+    assert TunerState.LIMITED not in states and states[-1] == TunerState.ADAPTING
+    assert max(steps) <= cal["tuner_fuel_step"] + 1e-12
+    fuel = cal.adapt.fuel_pct
+    i, j = fuel.x.values.index(2500.0), fuel.y.values.index(60.0)
+    quad = [fuel.z[j][i], fuel.z[j][i + 1], fuel.z[j + 1][i], fuel.z[j + 1][i + 1]]
+    assert all(0.0 < v <= cal["tuner_fuel_max"] for v in quad)
+    assert max(quad) == pytest.approx(min(quad))           # equal weights, equal shares
+    assert cal.adapt.cells_adapted() == 4
+    assert {c.cell for c in cal.adapt.pending} == {(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)}
+
+
+def test_tuner_off_breakpoint_respects_the_total_bound(cal):
+    """A 30 % error cannot be learnt: every surrounding cell stops at tuner_fuel_max and
+    the tuner reports LIMITED."""
+    _, _, states, _ = _fuel_loop(cal, 2600.0, 65.0, 30.0, 60.0)
+    assert states[-1] == TunerState.LIMITED
+    assert max(max(abs(v) for v in row) for row in cal.adapt.fuel_pct.z) == cal["tuner_fuel_max"]
+
+
+def test_tuner_at_a_breakpoint_adapts_that_cell_only(cal):
+    """Weights under MIN_CELL_WEIGHT are skipped: 2500 rpm / 59 kPa adapts the 60 kPa cell."""
+    _, trims, _, _ = _fuel_loop(cal, 2500.0, 59.0, 8.0, 10.0)
+    assert abs(trims[-1]) < 1.0
+    assert cal.adapt.cells_adapted() == 1
+
+
 def test_tuner_spark_retards_on_knock_and_never_passes_mbt(cal):
     t = Tuner(cal)
     i, j = cal.maps["ve"].cell(2000, 180)        # a knock-limited cell (KLS < MBT)
