@@ -37,7 +37,34 @@ def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int
         raise ConfigError(str(exc)) from None
 
 
-class SilBench:
+class LoopBase:
+    """What every assembled bench offers a runner: time, events, step hooks.
+
+    Subclasses set ``env``, ``trace`` and ``plant_node``.
+    """
+
+    env: Any
+    trace: Any
+    plant_node: Any
+
+    @property
+    def now_ns(self) -> int:
+        return self.env.now
+
+    @property
+    def now(self) -> float:
+        return self.env.now / NS_PER_S
+
+    def event(self, kind: str, text: str) -> None:
+        if self.trace is not None:
+            self.trace.add_event(self.env.now, kind, text)
+
+    def on_step(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(now_ns)`` before every plant step (scenario steps, online checks)."""
+        self.plant_node.step_hooks.append(hook)
+
+
+class SilBench(LoopBase):
     """The closed loop of the SIL rig, in simulated time."""
 
     def __init__(self, rig: RigConfig, *, plant: Any = None, plant_params: str | None = None,
@@ -84,19 +111,7 @@ class SilBench:
         self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, msg.data,
                              self.node_index.get(sender, 255), flags)
 
-    def event(self, kind: str, text: str) -> None:
-        if self.trace is not None:
-            self.trace.add_event(self.env.now, kind, text)
-
     # -- running -----------------------------------------------------------------------
-
-    @property
-    def now_ns(self) -> int:
-        return self.env.now
-
-    @property
-    def now(self) -> float:
-        return self.env.now / NS_PER_S
 
     def start(self) -> None:
         if self._started:
@@ -114,10 +129,6 @@ class SilBench:
 
     def run_for(self, seconds: float) -> None:
         self.run_until(self.env.now + round(seconds * NS_PER_S))
-
-    def on_step(self, hook: Callable[[int], None]) -> None:
-        """Call ``hook(now_ns)`` before every plant step (scenario steps, online checks)."""
-        self.plant_node.step_hooks.append(hook)
 
     def close(self) -> None:
         """Flush the trace and release the buses (also after a failed run)."""

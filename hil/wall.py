@@ -34,6 +34,7 @@ from typing import Any
 import can
 import numpy as np
 
+from hil.bench import LoopBase
 from hil.clock import NS_PER_S, WallClockEnvironment, realtime_measures
 from hil.codec import Codec
 from hil.dbc import load_dbc
@@ -231,7 +232,7 @@ class ExternalEcu:
         return {"external": True, "frames_received_from_bus": self._bus.frames_received}
 
 
-class WallBench:
+class WallBench(LoopBase):
     """The bench side of a wall-clock rig: plant node, bench node, trace, optional local ECU.
 
     The same wiring as :class:`hil.bench.SilBench` (and the same attributes the
@@ -300,21 +301,6 @@ class WallBench:
         flags = (FLAG_EXTENDED if msg.is_extended_id else 0) | (FLAG_RX if msg.is_rx else 0)
         self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, msg.data,
                              self.node_index.get(sender, 255), flags)
-
-    def event(self, kind: str, text: str) -> None:
-        if self.trace is not None:
-            self.trace.add_event(self.env.now, kind, text)
-
-    @property
-    def now_ns(self) -> int:
-        return self.env.now
-
-    @property
-    def now(self) -> float:
-        return self.env.now / NS_PER_S
-
-    def on_step(self, hook: Callable[[int], None]) -> None:
-        self.plant_node.step_hooks.append(hook)
 
     def start(self) -> None:
         if self._started:

@@ -71,6 +71,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"hil run: error: -n expects a number or 'auto', got {args.workers!r}",
               file=sys.stderr)
         return 2
+    if args.rig and args.workers not in ("0", 0):
+        from hil.rig import load_rig
+
+        if load_rig(args.rig).clock == "wall":
+            print(f"hil run: error: {args.rig}: a wall-clock rig has one real bus; its scenarios "
+                  "run one at a time (drop -n)", file=sys.stderr)
+            return 2
     try:
         argv = pytest_args(args)
     except FileNotFoundError as exc:
