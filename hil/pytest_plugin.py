@@ -169,6 +169,21 @@ def _allure(scenario: Any, result: Any) -> None:
             allure.attach.file(path, name=Path(path).name, extension="blf")
 
 
+@pytest.fixture
+def hil(request: pytest.FixtureRequest):
+    """Python scenarios: SIL benches, YAML-style steps and expectations (hil.pyscenario)."""
+    from hil.pyscenario import PythonScenarios
+
+    config = request.config
+    report = Path(config.getoption("hil_report")) / "python"
+    helper = PythonScenarios(rig=config.getoption("rig"), report_dir=report,
+                             name=request.node.name, where=str(request.path))
+    try:
+        yield helper
+    finally:
+        helper.close()
+
+
 # -- the session's results: terminal table and HTML summary (on the controller only) -------
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,152 @@
+"""Scenarios written in Python, with the building blocks of the YAML ones.
+
+For what YAML cannot say (loops over operating points, a computed fault time, a
+search), a pytest test takes the ``hil`` fixture and drives the SIL bench
+itself; steps and expectations are written exactly as in YAML (dicts or
+strings) and go through the same loader, the same step actions and the same
+expectation engine, so their errors and failure messages read the same::
+
+    def test_overboost_at_two_speeds(hil):
+        for rpm in (4000, 5000):
+            bench = hil.bench(mode="dyno", initial={"dyno.speed_rpm": rpm})
+            hil.step(bench, {"set": {"driver.throttle_pct": 100},
+                             "fault": {"part": "turbo.wastegate", "mode": "stuck_closed"}})
+            bench.run_for(6.0)
+            hil.expect(bench, {"latency": {"from": "BoostPressure > 250",
+                                           "to": "FuelCut == 1 or SparkCut == 1",
+                                           "max": "1 ms"}},
+                       "never: BoostPressure > 270")
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hil.errors import ScenarioError
+from hil.rig import RigConfig, load_rig
+from hil.scenario.expect import Verdict, evaluate_all
+from hil.scenario.model import Scenario, loads_scenario
+
+
+class ExpectationFailed(AssertionError):
+    """One or more expectations of a Python scenario failed."""
+
+    def __init__(self, verdicts: list[Verdict], plots: list[Path]) -> None:
+        lines = [str(v) for v in verdicts if not v.passed]
+        if plots:
+            lines.append("plots: " + ", ".join(str(p) for p in plots))
+        super().__init__("\n".join(lines))
+        self.verdicts = verdicts
+
+
+class PythonScenarios:
+    """What the ``hil`` fixture gives a test: benches, steps, expectations."""
+
+    def __init__(self, *, rig: str | Path | None = None, report_dir: Path | None = None,
+                 name: str = "python_scenario", where: str | None = None) -> None:
+        from hil.runner import resolve_rig_path
+
+        self._rig_path = resolve_rig_path(rig)
+        self.report_dir = report_dir
+        # The name becomes a report file name and a scenario name: keep it to safe characters.
+        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "python_scenario"
+        self._benches: list[Any] = []
+        self._drivers: dict[int, Any] = {}
+        self._where = where or "<python scenario>"
+
+    def bench(self, *, rig: str | Path | RigConfig | None = None, plant: str | None = None,
+              calibration: str | None = None, params: Mapping[str, Any] | None = None,
+              seed: int = 0, mode: str | None = None, initial: Mapping[str, float] | None = None,
+              **mode_config: Any) -> Any:
+        """A started SIL bench with the plant set up as a YAML header would set it."""
+        from hil.bench import SilBench
+        from hil.runner import prepare_plant
+
+        rig_cfg = rig if isinstance(rig, RigConfig) else load_rig(rig or self._rig_path)
+        bench = SilBench(rig_cfg, plant_params=plant, overrides=dict(params or {}),
+                         calibration=calibration, seed=seed)
+        doc = {"name": self.name, "description": "a scenario written in Python",
+               "duration": "1 s", "expect": []}
+        if mode:
+            doc["mode"] = mode
+            doc.update(mode_config)
+        if initial:
+            doc["initial"] = dict(initial)
+        prepare_plant(bench.plant, self._load(doc, bench))
+        bench.start()
+        self._benches.append(bench)
+        return bench
+
+    def _load(self, doc: dict[str, Any], bench: Any) -> Scenario:
+        from hil.runner import vocabulary_for
+
+        vocab = vocabulary_for(bench.rig.path, None)
+        text = yaml.safe_dump(doc, sort_keys=False)
+        try:
+            return loads_scenario(text, vocab, self._where)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{exc.message} (in {doc})", file=self._where) from None
+
+    def step(self, bench: Any, spec: Mapping[str, Any]) -> None:
+        """Apply one YAML-style step now: set, ramp, fault, clear, approve, reject."""
+        from hil.runner import _ScenarioDriver
+
+        now = bench.now_ns
+        doc = {"name": self.name, "description": "a scenario written in Python",
+               "duration": f"{now + 1} ns", "steps": [{"at": f"{now} ns", **dict(spec)}],
+               "expect": []}
+        scenario = self._load(doc, bench)
+        driver = self._drivers.get(id(bench))
+        if driver is None:
+            driver = self._drivers[id(bench)] = _ScenarioDriver(bench, scenario)
+        driver.apply(scenario.steps[0])
+        bench.event("step", scenario.steps[0].describe())
+
+    def expect(self, bench: Any, *expectations: Mapping[str, Any] | str) -> list[Verdict]:
+        """Evaluate YAML-style expectations over what the bench recorded so far.
+
+        A string ``"never: BoostPressure > 270"`` is short for ``{"never": "..."}``.
+        Raises :class:`ExpectationFailed` (an AssertionError) naming every failure.
+        """
+        items: list[Any] = []
+        for e in expectations:
+            if isinstance(e, str):
+                kind, _, rest = e.partition(":")
+                items.append({kind.strip(): rest.strip()})
+            else:
+                items.append(dict(e))
+        doc = {"name": self.name, "description": "a scenario written in Python",
+               "duration": f"{max(bench.now_ns, 1)} ns", "expect": items}
+        scenario = self._load(doc, bench)
+        bench.trace.flush()
+        verdicts = evaluate_all(scenario.expect, bench.trace, task_times=bench.ecu.task_times())
+        failed = [v for v in verdicts if not v.passed]
+        if failed:
+            raise ExpectationFailed(verdicts, self._plots(bench, failed))
+        return verdicts
+
+    def _plots(self, bench: Any, failed: list[Verdict]) -> list[Path]:
+        if self.report_dir is None:
+            return []
+        from hil.report.plot import plot_signals
+
+        out = []
+        for i, verdict in enumerate(failed):
+            names = list(verdict.signals_involved)
+            if not names:
+                continue
+            out.append(plot_signals(bench.trace, names[:8],
+                                    self.report_dir / f"{self.name}_failed_{i}.png",
+                                    title=f"{self.name}: {verdict.expectation.kind} failed",
+                                    mark_ns=verdict.t_ns, mark_label="violation"))
+        return out
+
+    def close(self) -> None:
+        for bench in self._benches:
+            bench.close()
+        self._benches.clear()
