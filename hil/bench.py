@@ -87,17 +87,22 @@ class SilBench(LoopBase):
                             spool_dir=spool_dir) if trace else None)
         self.node_index = {name: i for i, name in enumerate(NODES)}
         if self.trace is not None:
-            self.network.add_observer(self._observe, flags=True)
-        self.plant_node = PlantNode(self.env, self.network.connect("PLANT"), self.plant,
+            self.network.add_frame_observer(self._observe)
+        # The nodes receive by callback only: no receive queue (a Message per frame
+        # that nobody reads). Watch the bus with an observer or another node.
+        self.plant_node = PlantNode(self.env, self.network.connect("PLANT", rx_queue_size=0),
+                                    self.plant,
                                     self.db, self.codec, publish=rig.publish, apply=rig.apply,
                                     step_ns=rig.step_ns, trace=self.trace)
         self.ecu_config = load_ecu_config(rig.ecu_config, self.db)
         cal_ref = calibration if calibration is not None else rig.calibration
         self.calibration = load_calibration(self.ecu_config, cal_ref)
-        self.ecu = EcuRuntime(self.env, self.network.connect("ECU"), self.db, self.codec,
+        self.ecu = EcuRuntime(self.env, self.network.connect("ECU", rx_queue_size=0), self.db,
+                              self.codec,
                               self.ecu_config, calibration=self.calibration,
                               options=controller_options)
-        self.bench = BenchNode(self.env, self.network.connect("BENCH"), self.db, self.codec)
+        self.bench = BenchNode(self.env, self.network.connect("BENCH", rx_queue_size=0), self.db,
+                               self.codec)
         self._started = False
 
     @classmethod
@@ -106,9 +111,9 @@ class SilBench(LoopBase):
 
     # -- trace -----------------------------------------------------------------------
 
-    def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str,
-                 flags: int) -> None:
-        self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, msg.data,
+    def _observe(self, t_end_ns: int, t_start_ns: int, arbitration_id: int, data: bytes,
+                 sender: str, flags: int) -> None:
+        self.trace.add_frame(t_end_ns, t_start_ns, arbitration_id, data,
                              self.node_index.get(sender, 255), flags)
 
     # -- running -----------------------------------------------------------------------

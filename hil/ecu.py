@@ -31,7 +31,7 @@ from hil.codec import Codec
 from hil.dbc import cycle_time_ns, e2e_data_id
 from hil.e2e import E2ERx, E2ETx, RxStatus
 from hil.errors import ConfigError
-from hil.nodes import attach_receiver, initial_value
+from hil.nodes import attach_receiver, frame_sender, initial_value
 from hil.registry import resolve
 from hil.units import UnitError, parse_time_ns
 from hil.yamlio import Loc, LocDict, LocList, check_keys, closest, error_at, load_yaml
@@ -310,6 +310,7 @@ class EcuRuntime:
     def start(self) -> None:
         """Start reception, the periodic tasks and the cyclic messages."""
         attach_receiver(self.env, self.bus, self._on_frame)
+        self._send_frame = frame_sender(self.bus)
         for task in self.tasks:
             if task.spec.trigger is None:
                 self.env.process(self._periodic(task))
@@ -372,14 +373,15 @@ class EcuRuntime:
             else:
                 self._send_all(frames)
 
-    def _frame(self, entry: _TxEntry) -> can.Message:
+    def _frame(self, entry: _TxEntry) -> tuple[int, bytes, bool]:
+        """Encode now (the signals as the task left them); sent when the task completes."""
         entry.sent += 1
-        return can.Message(arbitration_id=entry.frame_id, data=entry.encode(self.signals),
-                           is_extended_id=entry.is_extended, check=False)
+        return entry.frame_id, entry.encode(self.signals), entry.is_extended
 
-    def _send_all(self, frames: list[can.Message]) -> None:
-        for frame in frames:
-            self.bus.send(frame)
+    def _send_all(self, frames: list[tuple[int, bytes, bool]]) -> None:
+        send = self._send_frame
+        for frame_id, data, is_extended in frames:
+            send(frame_id, data, is_extended)
             self.frames_sent += 1
 
     def _periodic(self, task: _Task):

@@ -74,6 +74,8 @@ _BUS_OFF_ABOVE = 255
 # Runs after every NORMAL event of the same instant, so that all sends made at
 # one instant take part in the same arbitration.
 _ARBITRATION_PRIORITY = 2
+#: Distinct classic frames whose timing is remembered (a dict of ~1 MB at most).
+_TIMING_CACHE_SIZE = 8192
 
 Observer = Callable[..., None]
 
@@ -137,8 +139,31 @@ class _Tx:
             rate = network.data_bitrate if self.brs else network.bitrate
             self.duration_ns = frame_duration_ns(nominal, network.bitrate, data_phase, rate)
         else:
-            self.bits = frame_bits(can_id, data, ext, remote, self.dlc)
-            self.duration_ns = frame_duration_ns(self.bits, network.bitrate)
+            self.bits, self.duration_ns = network._classic_timing(self.key, can_id, data, ext,
+                                                                  remote, self.dlc)
+
+    @classmethod
+    def classic(cls, bus: SimBus, can_id: int, data: bytes, ext: bool,
+                network: SimCanNetwork) -> _Tx:
+        """A classic data frame from raw fields (:meth:`SimBus.send_frame`): what
+        ``_Tx(bus, Message(...), network)`` gives, without building the Message."""
+        tx = object.__new__(cls)
+        tx.arbitration_id = can_id
+        tx.is_extended = ext
+        tx.is_remote = False
+        tx.dlc = len(data)
+        tx.data = data
+        tx.is_fd = tx.brs = tx.esi = False
+        tx.bus = bus
+        if ext:
+            tx.flags = FLAG_EXTENDED
+            tx.key = ((can_id >> 18) << 21) | (0b11 << 19) | ((can_id & 0x3FFFF) << 1)
+        else:
+            tx.flags = 0
+            tx.key = can_id << 21
+        tx.bits, tx.duration_ns = network._classic_timing(tx.key, can_id, data, ext, False,
+                                                          tx.dlc)
+        return tx
 
     def message(self, timestamp: float, channel: str, is_rx: bool, data: bytes,
                 is_error_frame: bool = False) -> Message:
@@ -182,6 +207,11 @@ class SimCanNetwork:
         self._buses: list[SimBus] = []
         self._by_name: dict[str, SimBus] = {}
         self._observers: list[tuple[Observer, bool]] = []
+        self._frame_observers: list[Callable[..., None]] = []
+        # (arbitration key, dlc, data) -> (bits, duration_ns) of classic frames: frames
+        # repeat (cyclic messages whose values and counter come round again), and the
+        # exact CRC + stuffing count is the costliest part of a frame's life here.
+        self._timing_cache: dict[tuple[int, int, bytes], tuple[int, int]] = {}
         self._busy = False
         self._arbitration_pending = False
         self._current: _Tx | None = None
@@ -239,13 +269,36 @@ class SimCanNetwork:
         """
         self._observers.append((fn, flags))
 
+    def add_frame_observer(self, fn: Callable[..., None]) -> None:
+        """Call ``fn(t_end_ns, t_start_ns, arbitration_id, data, sender_name, flags)`` once
+        per frame on the wire, like :meth:`add_observer` with ``flags=True`` but without
+        building a ``can.Message`` (``data`` is the frame's ``bytes``; an error frame has
+        FLAG_ERROR in ``flags``). For recorders on the hot path, such as the trace."""
+        self._frame_observers.append(fn)
+
     def remove_observer(self, fn: Observer) -> None:
         self._observers = [(f, fl) for f, fl in self._observers if f is not fn]
+        self._frame_observers = [f for f in self._frame_observers if f is not fn]
+
+    def _classic_timing(self, key: int, can_id: int, data: bytes, ext: bool, remote: bool,
+                        dlc: int) -> tuple[int, int]:
+        """(bits, duration_ns) of a classic frame, computed once per distinct frame."""
+        cache_key = (key, dlc, data)
+        timing = self._timing_cache.get(cache_key)
+        if timing is None:
+            bits = frame_bits(can_id, data, ext, remote, dlc)
+            timing = (bits, frame_duration_ns(bits, self.bitrate))
+            if len(self._timing_cache) >= _TIMING_CACHE_SIZE:
+                self._timing_cache.clear()
+            self._timing_cache[cache_key] = timing
+        return timing
 
     # -- transmit path -------------------------------------------------------
 
     def _submit(self, bus: SimBus, msg: Message) -> None:
-        tx = _Tx(bus, msg, self)
+        self._submit_tx(bus, _Tx(bus, msg, self))
+
+    def _submit_tx(self, bus: SimBus, tx: _Tx) -> None:
         if bus._bus_off:
             bus.tx_dropped += 1
             return
@@ -341,6 +394,8 @@ class SimCanNetwork:
         if self._faults:
             data, flags, drop_for, duplicate = self._delivery_faults(tx, data, flags)
         timestamp = now / 1e9
+        for fn in self._frame_observers:
+            fn(now, start, tx.arbitration_id, data, sender.channel, flags)
         if self._observers:
             wire = tx.message(timestamp, sender.channel, False, data)
             for fn, with_flags in self._observers:
@@ -359,6 +414,11 @@ class SimCanNetwork:
                     continue
                 if rx.rec:
                     rx.rec -= 1
+                if not rx.rx_queue_size and not rx._rx_callbacks and rx._filters is None:
+                    # No queue, no callback, no filter: nobody can see the Message.
+                    if not rx._is_shutdown:
+                        rx.frames_rx += 1
+                    continue
                 rx._deliver(tx.message(timestamp, rx.channel, True, data))
         finally:
             self._dispatching = False
@@ -405,6 +465,9 @@ class SimCanNetwork:
         self._ends.append(now)
         self.error_frames_total += 1
         sender.error_frames_tx += 1
+        for fn in self._frame_observers:
+            fn(now, start, tx.arbitration_id, tx.data, sender.channel,
+               tx.flags | FLAG_ERROR | FLAG_FAULT)
         if self._observers:
             wire = tx.message(now / 1e9, sender.channel, False, tx.data, is_error_frame=True)
             for fn, with_flags in self._observers:
@@ -759,6 +822,19 @@ class SimBus(can.BusABC):
         if self._is_shutdown:
             raise BusError(f"{self.channel}: bus is shut down")
         self.network._submit(self, msg)
+
+    def send_frame(self, arbitration_id: int, data: bytes, is_extended_id: bool = False) -> None:
+        """``send(Message(arbitration_id=..., data=..., is_extended_id=...))`` for a classic
+        data frame, without building the Message: the bench's nodes send 2-3 frames per
+        simulated ms. An optional ability (callers probe it and fall back to ``send``);
+        ``data`` must be ``bytes`` of at most 8."""
+        if self._is_shutdown:
+            raise BusError(f"{self.channel}: bus is shut down")
+        if type(data) is not bytes:
+            data = bytes(data)
+        network = self.network
+        network._submit_tx(self, _Tx.classic(self, arbitration_id, data, is_extended_id,
+                                             network))
 
     def _deliver(self, msg: Message) -> None:
         if self._is_shutdown:
