@@ -42,7 +42,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     report = Path(args.report)
     # hil is imported before pytest loads the plugin, so it cannot be assert-rewritten;
     # the plugin asserts nothing, so the warning is noise.
-    out = [*paths, "-p", "no:cacheprovider", "-o", "testpaths=", "-rN",
+    # Hypothesis' pytest plugin (installed with the test extras) costs ~0.9 s of imports
+    # at start-up and has nothing to do with scenarios.
+    out = [*paths, "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-o", "testpaths=",
+           "-rN",
            "-W", "ignore::pytest.PytestAssertRewriteWarning",
            f"--hil-report={report}", f"--hil-trace={args.trace}",
            f"--junitxml={report / 'junit.xml'}"]

@@ -1,7 +1,8 @@
 """PNG plots of trace signals, with the moment an expectation was violated marked.
 
-Matplotlib is imported lazily with the non-interactive Agg backend, so plotting
-works on a CI machine with no display and costs nothing when no plot is made.
+Matplotlib is imported lazily and draws on an Agg canvas of its own figure (no pyplot:
+no global figure manager, and ~0.5 s less start-up per process), so plotting works on a
+CI machine with no display and costs nothing when no plot is made.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
     The file is written under a temporary name and renamed, so a failed plot never
     leaves a half-written PNG.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     names = [n for n in dict.fromkeys(names) if trace.has(n)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(max(len(names), 1), 1, sharex=True,
-                             figsize=(10, 1.8 * max(len(names), 1) + 0.8), squeeze=False)
+    fig = Figure(figsize=(10, 1.8 * max(len(names), 1) + 0.8))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(max(len(names), 1), 1, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=False):
         s = trace.signal(name)
         t, v = s.t_s, s.values
@@ -57,7 +57,6 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
         fig.savefig(tmp, dpi=90, format="png")
         os.replace(tmp, path)
     finally:
-        plt.close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
