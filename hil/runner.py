@@ -221,24 +221,42 @@ class _Monitor:
     def __init__(self, bench: Any) -> None:
         self.values: dict[str, float] = {}
         self._codec = bench.codec
-        self._names: dict[int, tuple[str, list[str]]] = {}
+        self._names: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
         for message in bench.db.messages:
-            self._names[message.frame_id] = (message.name, [s.name for s in message.signals])
-        bench.network.add_observer(self._observe)
+            # (decoder, [(signal, "Message.signal")]): plain and qualified names.
+            self._names[message.frame_id] = (
+                self._codec.message(message.frame_id).decode_into,
+                [(s.name, f"{message.name}.{s.name}") for s in message.signals])
+        # Raw frames where the network offers them (the simulated bus: no can.Message
+        # per frame), Messages otherwise.
+        add_frame_observer = getattr(bench.network, "add_frame_observer", None)
+        if add_frame_observer is not None:
+            from hil.bus.sim import FLAG_ERROR
+
+            self._error_flag = FLAG_ERROR
+            add_frame_observer(self._observe_frame)
+        else:
+            bench.network.add_observer(self._observe)
 
     def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str) -> None:
         if getattr(msg, "is_error_frame", False):
             return
-        entry = self._names.get(msg.arbitration_id)
+        self._update(msg.arbitration_id, bytes(msg.data))
+
+    def _observe_frame(self, t_end_ns: int, t_start_ns: int, arbitration_id: int, data: bytes,
+                       sender: str, flags: int) -> None:
+        if not flags & self._error_flag:
+            self._update(arbitration_id, data)
+
+    def _update(self, arbitration_id: int, data: bytes) -> None:
+        entry = self._names.get(arbitration_id)
         if entry is None:
             return
-        name, signals = entry
-        decoded = self._codec.message(msg.arbitration_id).decode(bytes(msg.data))
+        decode_into, qualified = entry
         values = self.values
-        for sig in signals:
-            value = decoded[sig]
-            values[sig] = value
-            values[f"{name}.{sig}"] = value
+        decode_into(data, values)
+        for sig, name in qualified:
+            values[name] = values[sig]
 
 
 class _ScenarioDriver:
