@@ -1,9 +1,13 @@
 """Run every benchmark in this folder, one after the other, and print their figures.
 
-    python benchmarks/run_all.py [--quick]
+    python benchmarks/run_all.py [--quick] [SCRIPT ...]
 
 Benchmarks measure wall-clock speed on this machine; they are never part of the test
-gate. Each script prints the command that reproduces its figures.
+gate. Each script prints the command that reproduces its figures; RESULTS.md holds the
+last full run with the machine it ran on. Issue 7's figures: bench_sil (full-stack SIL
+speed), bench_overhead (framework vs bare loop), bench_suite (hil run -n 2 vs -n 0),
+bench_memory (10-minute run, peak RSS, trace bytes per frame), bench_codec (compiled vs
+cantools), bench_pacing (1 kHz wall clock, 60 s run), bench_startup (hil run start-up).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ BENCHMARKS = {
     "bench_plant.py": ([], []),
     "bench_trace.py": ([], ["--minutes", "1"]),
     "bench_sil.py": ([], ["--seconds", "5", "--repeat", "1"]),
-    "bench_pacing.py": ([], []),
+    "bench_overhead.py": ([], ["--seconds", "3", "--repeat", "1"]),
+    "bench_memory.py": ([], ["--minutes", "1"]),
+    "bench_startup.py": ([], ["--repeat", "1"]),
+    "bench_suite.py": ([], ["--paths", "scenarios/safety"]),
+    "bench_pacing.py": ([], ["--seconds", "2", "--long", "0"]),
     "bench_udp_latency.py": ([], []),
 }
 

@@ -1,0 +1,71 @@
+"""The two SIL workloads of issue 7, built exactly as ``hil run`` builds them.
+
+* ``pull``: scenarios/vehicle/full_throttle_pull.yaml (road car, flat out 1 -> 4th gear);
+* ``lap``: scenarios/vehicle/race_car_lap.yaml (race car, one lap in track mode).
+
+Each is the scenario's rig, plant, calibration, seed, driver mode and initial state
+(``hil.runner.prepare_plant``), without the scenario's steps and expectations: the
+figure is the closed loop itself (plant, controllers, codec, bus, clock, trace).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WORKLOADS = {
+    "pull": ROOT / "scenarios" / "vehicle" / "full_throttle_pull.yaml",
+    "lap": ROOT / "scenarios" / "vehicle" / "race_car_lap.yaml",
+}
+
+
+def load_workload(name: str) -> Any:
+    from hil.runner import load
+    return load(WORKLOADS[name])
+
+
+def build_bench(scenario: Any, *, trace: bool = True, spool_dir: Any = None) -> Any:
+    """A SilBench set up for ``scenario`` (not started)."""
+    from hil.bench import SilBench
+    from hil.rig import load_rig
+    from hil.runner import prepare_plant, resolve_rig_path
+
+    rig = load_rig(resolve_rig_path(scenario.rig, scenario.file))
+    bench = SilBench(rig, plant_params=scenario.plant, overrides=dict(scenario.params),
+                     calibration=scenario.calibration, seed=scenario.seed, trace=trace,
+                     spool_dir=spool_dir)
+    prepare_plant(bench.plant, scenario)
+    return bench
+
+
+def pin_one_core() -> str:
+    """Run on one core (issue 7: 'on one core'); returns what was done."""
+    try:
+        cpu = max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to cpu {cpu}"
+    except (AttributeError, OSError) as exc:  # pragma: no cover - not Linux
+        return f"not pinned ({exc})"
+
+
+def machine_line() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    return (f"# {platform.node()} {platform.python_implementation()} "
+            f"{platform.python_version()}, nproc {os.cpu_count()}, "
+            f"load average {load[0]:.2f}")
+
+
+def git_rev() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
