@@ -19,6 +19,11 @@ one core:
   full, trace off SilBench.run_for, trace off
   full, trace on  SilBench.run_for, trace on (what `hil run` does)
 Target (issue 7): full (trace on) / bare (E2E) <= 1.5.
+
+Then, for the pull, where the full stack's time goes: one run with plant.step, every
+controller step, every encoder (payload + E2E) and every decoder (E2E check + decode)
+wrapped in perf_counter_ns (the wrappers add ~0.1 us per call, so the parts are upper
+bounds); the rest is the framework (bus model, clock, ECU runtime, plant node, trace).
 """
 
 from __future__ import annotations
@@ -153,6 +158,55 @@ def full_stack(scenario: Any, seconds: float, *, trace: bool = True) -> float:
     return wall / seconds
 
 
+def breakdown(scenario: Any, seconds: float) -> dict[str, float]:
+    """us per simulated ms spent in each part of the full stack (trace on)."""
+    pc = time.perf_counter_ns
+    bench = build_bench(scenario, trace=True)
+    acc = {"plant step": 0, "controller steps": 0, "encode (payload + E2E)": 0,
+           "decode (E2E check + decode)": 0}
+
+    def wrap(fn: Any, key: str) -> Any:
+        def timed(*a: Any) -> Any:
+            t0 = pc()
+            try:
+                return fn(*a)
+            finally:
+                acc[key] += pc() - t0
+        return timed
+
+    bench.plant.step = wrap(bench.plant.step, "plant step")
+    for task in bench.ecu.tasks:
+        for c in task.controllers:
+            c.step = wrap(c.step, "controller steps")
+    for pub in bench.plant_node._pubs:
+        pub.encode = wrap(pub.encode, "encode (payload + E2E)")
+    for entry in bench.ecu._tx.values():
+        entry.encode = wrap(entry.encode, "encode (payload + E2E)")
+    bench.bench._msgs = [(m, wrap(enc, "encode (payload + E2E)"), cyc)
+                         for m, enc, cyc in bench.bench._msgs]
+    seen = set()
+    for mc in bench.codec:
+        if id(mc) not in seen:
+            seen.add(id(mc))
+            mc.decode_into = wrap(mc.decode_into, "decode (E2E check + decode)")
+    for entry in bench.ecu._rx.values():
+        if entry.e2e is not None:
+            entry.e2e.check = wrap(entry.e2e.check, "decode (E2E check + decode)")
+    for _codec, e2e, _links, _values in bench.plant_node._apply.values():
+        if e2e is not None:
+            e2e.check = wrap(e2e.check, "decode (E2E check + decode)")
+    gc.collect()
+    t0 = pc()
+    bench.run_for(seconds)
+    total = pc() - t0
+    bench.close()
+    per_ms = {k: v / (seconds * 1e3) / 1e3 for k, v in acc.items()}
+    per_ms["framework (bus, clock, runtime, trace)"] = (total - sum(acc.values())) / (
+        seconds * 1e3) / 1e3
+    per_ms["total (instrumented)"] = total / (seconds * 1e3) / 1e3
+    return per_ms
+
+
 ROWS = {
     "plant only": lambda sc, s: bare_loop(sc, s, plant_only=True),
     "bare, codec": lambda sc, s: bare_loop(sc, s, e2e=False),
@@ -186,6 +240,10 @@ def main() -> None:
               f"(target <= 1.5; vs bare without E2E: "
               f"{best['full, trace on'] / best['bare, codec']:.2f}; "
               f"trace off / bare E2E: {best['full, trace off'] / best['bare, E2E']:.2f})")
+    scenario = load_workload("pull")
+    print("where the full stack's time goes (pull, trace on, instrumented run):")
+    for part, us in breakdown(scenario, args.seconds).items():
+        print(f"  {part:40s} {us:6.1f} us per simulated ms")
 
 
 if __name__ == "__main__":

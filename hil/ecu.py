@@ -233,6 +233,7 @@ class EcuRuntime:
         self.frames_sent = 0
         self.frames_received = 0
         self._rx: dict[int, _RxEntry] = {}
+        self._timeout_check_ns = -1  # no timeout possible up to this time (see below)
         self._tx: dict[str, _TxEntry] = {}
         self.tasks: list[_Task] = []
         extra = dict(options or {})
@@ -333,6 +334,8 @@ class EcuRuntime:
         signals = self.signals
         if status == 0 or status == RxStatus.COUNTER_JUMP:
             entry.codec.decode_into(data, signals)
+            if entry.last_ns < 0:
+                self._timeout_check_ns = -1  # a new deadline: look again at the next task
             entry.last_ns = self.env.now
         if status:
             entry.errors += 1
@@ -344,12 +347,24 @@ class EcuRuntime:
             self._run(task)
 
     def _check_timeouts(self, now: int) -> None:
+        # Runs before every task (3.3 k times per simulated s): nothing can have timed out
+        # before the earliest deadline seen last time, since deadlines only move later
+        # (last_ns grows; a first reception resets the check above).
+        if now <= self._timeout_check_ns:
+            return
         signals = self.signals
+        earliest = None
         for entry in self._rx.values():
-            if entry.last_ns >= 0 and now - entry.last_ns > entry.timeout_ns:
-                signals[entry.status_name] = float(RxStatus.TIMEOUT)
-                if entry.e2e is not None:
-                    entry.e2e.resync()
+            last = entry.last_ns
+            if last >= 0:
+                if now - last > entry.timeout_ns:
+                    signals[entry.status_name] = float(RxStatus.TIMEOUT)
+                    if entry.e2e is not None:
+                        entry.e2e.resync()
+                deadline = last + entry.timeout_ns
+                if earliest is None or deadline < earliest:
+                    earliest = deadline
+        self._timeout_check_ns = -1 if earliest is None else earliest
 
     def _run(self, task: _Task) -> None:
         now = self.env.now

@@ -147,6 +147,39 @@ def frame_bits(
     if is_extended:
         if not 0 <= arbitration_id < 1 << 29:
             raise ValueError(f"extended identifier out of range: {arbitration_id:#x}")
+    elif not 0 <= arbitration_id < 1 << 11:
+        raise ValueError(f"standard identifier out of range: {arbitration_id:#x}")
+    head = _HEADERS.get((arbitration_id, is_extended, is_remote, dlc))
+    if head is None:
+        head = _header(arbitration_id, is_extended, is_remote, dlc)
+    # CRC and stuffing continue from the header's state over the data in one loop
+    # (inlined, not crc15()/stuff_bit_count(): this runs for every frame on the bus).
+    crc, value, stuffed, header_bits = head
+    crc_table = _CRC_TABLE
+    table = _STUFF_TABLE
+    for byte in data:
+        crc = ((crc << 8) & 0x7FFF) ^ crc_table[((crc >> 7) ^ byte) & 0xFF]
+        value = table[(value & 0xFF00) | byte]
+        stuffed += value & 0xFF
+    # Both paddings leave the stream one bit short of a byte after the CRC;
+    # complete it with the complement of the last CRC bit, which can never
+    # complete a run of five.
+    tail = (crc << 1) | ((crc & 1) ^ 1)
+    value = table[(value & 0xFF00) | (tail >> 8)]
+    stuffed += value & 0xFF
+    value = table[(value & 0xFF00) | (tail & 0xFF)]
+    stuffed += value & 0xFF
+    return header_bits + 8 * n + 15 + stuffed + FRAME_TAIL_BITS
+
+
+#: (id, extended, remote, dlc) -> CRC register, stuffing machine value, stuff bits and
+#: bit count after the header: a frame's header repeats, its data does not.
+_HEADERS: dict[tuple[int, bool, bool, int], tuple[int, int, int, int]] = {}
+
+
+def _header(arbitration_id: int, is_extended: bool, is_remote: bool,
+            dlc: int) -> tuple[int, int, int, int]:
+    if is_extended:
         header = (
             ((arbitration_id >> 18) << 27)
             | (0b11 << 25)  # SRR, IDE recessive
@@ -156,31 +189,23 @@ def frame_bits(
         )
         crc_head = header.to_bytes(5, "big")
         stuff_head = (header | _EXT_STUFF_PAD).to_bytes(5, "big")
-        unstuffed = _EXT_HEADER_BITS + 8 * n + 15
+        header_bits = _EXT_HEADER_BITS
     else:
-        if not 0 <= arbitration_id < 1 << 11:
-            raise ValueError(f"standard identifier out of range: {arbitration_id:#x}")
         header = (arbitration_id << 7) | (is_remote << 6) | dlc
         crc_head = header.to_bytes(3, "big")
         stuff_head = (header | _STD_STUFF_PAD).to_bytes(3, "big")
-        unstuffed = _STD_HEADER_BITS + 8 * n + 15
-    # Inlined (not crc15()/stuff_bit_count()): one loop each over one bytes
-    # object is what keeps this under 2 us on the hot path.
-    crc_table = _CRC_TABLE
-    crc = 0
-    for byte in crc_head + data:
-        crc = ((crc << 8) & 0x7FFF) ^ crc_table[((crc >> 7) ^ byte) & 0xFF]
-    # Both paddings leave the stream one bit short of a byte after the CRC;
-    # complete it with the complement of the last CRC bit, which can never
-    # complete a run of five.
-    tail = ((crc << 1) | ((crc & 1) ^ 1)).to_bytes(2, "big")
-    table = _STUFF_TABLE
-    value = 0
+        header_bits = _STD_HEADER_BITS
+    crc = crc15(crc_head)
+    value = _START_STATE << 8
     stuffed = 0
-    for byte in stuff_head + data + tail:
-        value = table[(value & 0xFF00) | byte]
+    for byte in stuff_head:
+        value = _STUFF_TABLE[(value & 0xFF00) | byte]
         stuffed += value & 0xFF
-    return unstuffed + stuffed + FRAME_TAIL_BITS
+    head = (crc, value & 0xFF00, stuffed, header_bits)
+    if len(_HEADERS) >= 4096:
+        _HEADERS.clear()
+    _HEADERS[(arbitration_id, bool(is_extended), bool(is_remote), dlc)] = head
+    return head
 
 
 def fd_frame_bits(
