@@ -69,3 +69,34 @@ def git_rev() -> str:
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
+
+
+PACKAGES = ("numpy", "scipy", "simpy", "python-can", "cantools", "asammdf", "PyYAML",
+            "matplotlib", "pytest", "pytest-xdist")
+
+
+def machine_info() -> str:
+    """nproc, CPU model, kernel, Python and the versions of the packages that matter."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name} -")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return "\n".join([
+        f"nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}, "
+        f"{platform.python_implementation()} {platform.python_version()}",
+        ", ".join(versions),
+        f"commit {git_rev()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+    ])

@@ -40,6 +40,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter runs, rougher figures")
     parser.add_argument("only", nargs="*", help="run only these scripts")
     args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    from _workloads import machine_info
+
+    print(machine_info(), flush=True)
     failed = []
     for script, (full, quick) in BENCHMARKS.items():
         if args.only and script not in args.only and script.removesuffix(".py") not in args.only:
