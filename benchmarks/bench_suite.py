@@ -31,7 +31,11 @@ def suite(paths: list[str], workers: str) -> tuple[float, str]:
         proc = subprocess.run([*HIL, *paths, "-n", workers, "-q", "--report", report],
                               cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - t0
-    summary = [ln for ln in proc.stdout.splitlines() if re.search(r"scenarios? passed|failed", ln)]
+    lines = proc.stdout.splitlines()
+    summary = [ln for ln in lines if re.search(r"scenarios? passed|failed", ln)]
+    for ln in lines:
+        if ln.startswith("FAILED") or ln.startswith("ERROR"):
+            print(f"  ({ln.strip()})")
     return wall, (summary[-1] if summary else f"exit {proc.returncode}")
 
 
