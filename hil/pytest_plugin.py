@@ -184,6 +184,21 @@ def hil(request: pytest.FixtureRequest):
         helper.close()
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                   items: list[pytest.Item]) -> None:
+    """Longest scenarios first, so with ``-n 2`` no worker is left alone with the lap at the end.
+
+    Only scenario items move, and only among the places scenario items held: other tests
+    keep theirs. The sort is stable (equal durations keep their collection order), so the
+    order is the same in every run; a verdict never depends on it (each scenario builds
+    its own bench, and the SIL pauses the cyclic gc while simulated time runs).
+    """
+    slots = [i for i, item in enumerate(items) if isinstance(item, ScenarioItem)]
+    ordered = sorted((items[i] for i in slots), key=lambda item: -item.scenario.duration_ns)
+    for i, item in zip(slots, ordered):
+        items[i] = item
+
+
 # -- the session's results: terminal table and HTML summary (on the controller only) -------
 
 def pytest_configure(config: pytest.Config) -> None:
