@@ -310,7 +310,7 @@ class EcuRuntime:
 
     def start(self) -> None:
         """Start reception, the periodic tasks and the cyclic messages."""
-        attach_receiver(self.env, self.bus, self._on_frame)
+        attach_receiver(self.env, self.bus, self._on_frame, self._on_data)
         self._send_frame = frame_sender(self.bus)
         for task in self.tasks:
             if task.spec.trigger is None:
@@ -324,12 +324,14 @@ class EcuRuntime:
             self.env.process(self._cyclic_sender(entry.cycle_ns, [entry], offset_ns=offset))
 
     def _on_frame(self, msg: can.Message) -> None:
-        entry = self._rx.get(msg.arbitration_id)
+        self._on_data(msg.arbitration_id, msg.data)
+
+    def _on_data(self, arbitration_id: int, data: bytes) -> None:
+        entry = self._rx.get(arbitration_id)
         if entry is None:
             return
         self.frames_received += 1
         entry.frames += 1
-        data = msg.data
         status = entry.e2e.check(data) if entry.e2e is not None else 0
         signals = self.signals
         if status == 0 or status == RxStatus.COUNTER_JUMP:

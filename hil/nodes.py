@@ -13,6 +13,7 @@ samples every plant quantity into the trace.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,8 +37,22 @@ def initial_value(sig: Any) -> float:
     return value
 
 
-def attach_receiver(env: Any, bus: can.BusABC, handler: Callable[[can.Message], None]) -> None:
-    """Deliver every received frame to ``handler``, pushed if the bus can, else polled."""
+def attach_receiver(env: Any, bus: can.BusABC, handler: Callable[[can.Message], None],
+                    frame_handler: Callable[[int, bytes], None] | None = None) -> None:
+    """Deliver every received frame to ``handler``, pushed if the bus can, else polled.
+
+    With ``frame_handler`` (``fn(arbitration_id, data)``, the same reception without a
+    ``can.Message``), a bus that can push raw frames (the simulated bus's
+    ``add_frame_callback``) calls that instead, and no Message is built per frame.
+    """
+    if frame_handler is not None:
+        add_frame = getattr(bus, "add_frame_callback", None)
+        if add_frame is not None:
+            try:
+                add_frame(frame_handler)
+                return
+            except NotImplementedError:
+                pass
     add = getattr(bus, "add_rx_callback", None)
     if add is not None:
         try:
@@ -154,19 +169,22 @@ class PlantNode:
                 [(lk.signal, lk.quantity, lk.scale, lk.offset) for lk in links], {})
 
     def start(self) -> None:
-        attach_receiver(self.env, self.bus, self._on_frame)
+        attach_receiver(self.env, self.bus, self._on_frame, self._on_data)
         self.env.process(self._run())
 
     def _on_frame(self, msg: can.Message) -> None:
-        entry = self._apply.get(msg.arbitration_id)
+        self._on_data(msg.arbitration_id, msg.data)
+
+    def _on_data(self, arbitration_id: int, data: bytes) -> None:
+        entry = self._apply.get(arbitration_id)
         if entry is None:
             return
         codec, e2e, links, values = entry
         # An actuator frame that fails its CRC is not applied: the last good command holds.
-        if e2e is not None and e2e.check(msg.data) not in (0, 4):
+        if e2e is not None and e2e.check(data) not in (0, 4):
             self.frames_rejected += 1
             return
-        codec.decode_into(msg.data, values)
+        codec.decode_into(data, values)
         inputs = self.plant.inputs
         for signal, quantity, scale, offset in links:
             inputs[quantity] = (values[signal] - offset) / scale
@@ -181,8 +199,18 @@ class PlantNode:
         step_ns = self.step_ns
         trace = self.trace
         send = frame_sender(self.bus)
-        pubs = self._pubs
         hooks = self.step_hooks
+        # Which publications are due at each step of one common cycle (in _pubs order),
+        # instead of a modulo per publication per step.
+        cycle = math.lcm(*(pub.cycle_steps for pub in self._pubs)) if self._pubs else 1
+        if cycle > 10_000:
+            cycle = 1
+            due = [self._pubs]
+            check = True
+        else:
+            due = [[pub for pub in self._pubs if k % pub.cycle_steps == pub.offset_steps]
+                   for k in range(cycle)]
+            check = False
         n = 0
         while True:
             now = env.now
@@ -191,8 +219,8 @@ class PlantNode:
             plant.step(dt, inputs)
             if trace is not None:
                 trace.add_sample(now, outputs.values())
-            for pub in pubs:
-                if n % pub.cycle_steps == pub.offset_steps:
+            for pub in due[n % cycle]:
+                if not check or n % pub.cycle_steps == pub.offset_steps:
                     values = pub.values
                     for signal, quantity, scale, offset in pub.links:
                         values[signal] = outputs[quantity] * scale + offset

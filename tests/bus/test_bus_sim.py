@@ -97,6 +97,42 @@ def test_three_nodes_at_one_instant_arbitrate_by_id(wire: Wire) -> None:
         (wire.seen[0][0], 0x090, "C", True), (wire.seen[2][0], 0x300, "C", True)]
 
 
+def test_frame_callbacks_get_raw_frames_at_their_end_with_or_without_a_message(
+        wire: Wire) -> None:
+    # The SIL nodes' reception: (id, data) at the end of the frame, no can.Message built
+    # for a node with frame callbacks only; with a Message callback or a filter as well,
+    # both see the same frames (filters apply to both).
+    raw_b: list[tuple[int, int, bytes]] = []
+    raw_c: list[tuple[int, int, bytes]] = []
+    msgs_c: list[int] = []
+    wire.b.rx_queue_size = 0
+    wire.b.add_frame_callback(lambda i, d: raw_b.append((wire.env.now, i, d)))
+    wire.c.add_frame_callback(lambda i, d: raw_c.append((wire.env.now, i, d)))
+    wire.c.add_rx_callback(lambda m: msgs_c.append(m.arbitration_id))
+    wire.c.set_filters([{"can_id": 0x100, "can_mask": 0x7FF}])
+    built = []
+    original = can.Message.__init__
+
+    def counting(self, *a, **kw):
+        built.append(kw.get("channel"))
+        original(self, *a, **kw)
+
+    wire.send_at(1 * MS, wire.a, std(0x100, b"\x01" * 8))
+    wire.send_at(1 * MS, wire.a, std(0x200, b"\x02" * 3))
+    can.Message.__init__ = counting
+    try:
+        wire.env.run()
+    finally:
+        can.Message.__init__ = original
+    ends = [t for t, _ts, _m, _s, _f in wire.ok_frames()]
+    assert raw_b == [(ends[0], 0x100, b"\x01" * 8), (ends[1], 0x200, b"\x02" * 3)]
+    assert all(type(d) is bytes for _t, _i, d in raw_b)
+    assert raw_c == [(ends[0], 0x100, b"\x01" * 8)] and msgs_c == [0x100]
+    assert "B" not in built and wire.b.frames_rx == 2
+    wire.b.remove_frame_callback(wire.b._frame_callbacks[0])
+    assert not wire.b._frame_callbacks
+
+
 def test_standard_beats_extended_and_data_beats_remote(wire: Wire) -> None:
     wire.a.send(can.Message(arbitration_id=0x100 << 18, is_extended_id=True, data=b""))
     wire.b.send(std(0x100, b"", is_remote_frame=True))
