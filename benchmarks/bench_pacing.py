@@ -24,12 +24,24 @@ later (simpy.rt's p50 can be slightly below 0). Figures only: nothing here is as
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
 import numpy as np
 
 PERIOD_NS = 1_000_000
+HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def steal_ticks() -> int:
+    """Steal time of all CPUs so far (/proc/stat; 0 where there is none)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) if len(fields) > 8 else 0
+    except OSError:
+        return 0
 
 
 def figures(late_ns: np.ndarray) -> str:
@@ -128,8 +140,13 @@ def main() -> None:
           f"simpy.rt / bench {np.percentile(late_rt, 99) / bench_p99:7.0f}x  (target >= 10x; "
           f"bench p99 {bench_p99 / 1e3:.1f} us, target <= 50 us)")
     if args.long > 0:
+        steal0 = steal_ticks()
         late, policy = wall_clock(args.long, realtime=True)
+        steal = steal_ticks() - steal0
         print(f"bench WallClockEnvironment, {args.long:g} s ({policy}):\n    {figures(late)}")
+        # An overrun under SCHED_FIFO on an idle machine is time the process was not run;
+        # in a VM the host's share shows as steal time (probe_stalls.py measures the floor).
+        print(f"    steal time during the run: {steal} ticks of 1/{HZ} s (vCPU taken by the host)")
 
 
 if __name__ == "__main__":

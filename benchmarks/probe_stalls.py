@@ -8,7 +8,8 @@ permitted, gc frozen) runs a 1 kHz duty cycle — spin 600 us reading the clock,
 rest (a whole-period spin would be stalled by RT throttling, REFERENCE.md) — and records
 every gap between two consecutive clock reads of a spin longer than 100 us: time in which
 the process did not run although it was runnable, at the highest priority a user process
-gets. No Python work happens between the reads, so a gap is the kernel's or the
+gets; and, counted like bench_pacing.py's overruns, every 1 kHz wake-up more than 1 ms
+late. No Python work happens between the reads, so a gap is the kernel's or the
 hypervisor's (vCPU not scheduled), not the bench's. /proc/stat steal time is printed
 before and after. If this sees gaps over 1 ms at the rate bench_pacing.py's --long run
 sees overruns, the overruns are the machine's.
@@ -51,11 +52,15 @@ def main() -> None:
     spun = 0
     period = 1_000_000
     k = 0
+    late_wakes: list[int] = []
     while True:
         k += 1
         t0 = perf()
         if t0 >= end:
             break
+        late = t0 - (start + (k - 1) * period)
+        if late > period:
+            late_wakes.append(late)
         spin_end = t0 + 600_000
         last = t0
         while last < spin_end:
@@ -74,6 +79,9 @@ def main() -> None:
     print(f"gaps > 100 us: {len(gaps)}; > 1 ms: {over_1ms}; longest "
           f"{max(gaps, default=0) / 1e3:.1f} us; all (us): "
           f"{', '.join(f'{g / 1e3:.0f}' for g in sorted(gaps, reverse=True)[:10])}")
+    print(f"1 kHz wake-ups more than 1 ms late (what bench_pacing.py counts as overruns; one "
+          f"stall of n ms makes ~n of them): {len(late_wakes)}, latest "
+          f"{max(late_wakes, default=0) / 1e3:.1f} us")
     print(f"/proc/stat steal: {steal1 - steal0} ticks during the run")
 
 
