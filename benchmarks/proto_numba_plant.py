@@ -35,7 +35,7 @@ from _workloads import build_bench, load_workload, machine_line, pin_one_core
 try:
     import numba
 except ImportError:  # pragma: no cover - prototype
-    raise SystemExit("numba is not installed (pip install numba): this prototype measures it")
+    raise SystemExit("numba is not installed (pip install numba): this prototype measures it") from None
 
 from plants import engine as E
 

@@ -195,7 +195,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """
     slots = [i for i, item in enumerate(items) if isinstance(item, ScenarioItem)]
     ordered = sorted((items[i] for i in slots), key=lambda item: -item.scenario.duration_ns)
-    for i, item in zip(slots, ordered):
+    for i, item in zip(slots, ordered, strict=True):
         items[i] = item
 
 
