@@ -148,7 +148,10 @@ def _extract(word: np.ndarray, p: _SignalPlan) -> np.ndarray:
         raw = raw & np.uint64((1 << p.length) - 1)
     if p.is_float:
         if p.length == 32:
-            value = raw.astype(np.uint32).view(np.float32).astype(np.float64)
+            # Random payloads contain signalling NaNs; widening them is exact (a quiet NaN,
+            # as cantools gives), so numpy's "invalid value" warning is noise here.
+            with np.errstate(invalid="ignore"):
+                value = raw.astype(np.uint32).view(np.float32).astype(np.float64)
         else:
             value = raw.view(np.float64)
     elif p.signed:
