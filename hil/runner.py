@@ -25,6 +25,7 @@ from hil.rig import REPO_ROOT, RigConfig, load_rig
 from hil.scenario.expect import Verdict, evaluate_all
 from hil.scenario.model import Fault, Scenario, Step, Vocabulary, load_scenario
 from hil.units import format_time_ns
+from hil.yamlio import load_yaml
 
 #: The plant's sensor fault parameters, by the scenario language's names.
 _SENSOR_PARAM_NAMES = {"value": "value", "offset": "value", "rate": "rate_per_s",
@@ -164,23 +165,21 @@ def vocabulary_for(rig_path: Path, plant: str | None = None) -> Vocabulary:
 def load(path: str | Path, *, rig: str | Path | None = None) -> Scenario:
     """Load and check a scenario against its rig's DBC, plant and ECU names."""
     path = Path(path)
-    # The rig must be known before the scenario can be checked; read it from the file
-    # cheaply first (a full load follows and reports any error with its position).
+    # The rig and the plant set must be known before the scenario can be checked against
+    # their names: read them from the file first (the full load that follows reports any
+    # error in the file with its position).
+    try:
+        raw = load_yaml(path)
+    except HilError as exc:
+        raise ScenarioError(exc.message, file=exc.file, line=exc.line,
+                            column=exc.column) from None
     rig_ref = rig
     plant = None
-    if rig_ref is None or True:
-        try:
-            from hil.yamlio import load_yaml
-
-            raw = load_yaml(path)
-        except HilError as exc:
-            raise ScenarioError(exc.message, file=exc.file, line=exc.line,
-                                column=exc.column) from None
-        if isinstance(raw, dict):
-            if rig_ref is None and isinstance(raw.get("rig"), str):
-                rig_ref = raw["rig"]
-            if isinstance(raw.get("plant"), str):
-                plant = raw["plant"]
+    if isinstance(raw, dict):
+        if rig_ref is None and isinstance(raw.get("rig"), str):
+            rig_ref = raw["rig"]
+        if isinstance(raw.get("plant"), str):
+            plant = raw["plant"]
     rig_path = resolve_rig_path(rig_ref, str(path))
     try:
         vocab = vocabulary_for(rig_path, plant)
