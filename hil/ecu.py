@@ -310,7 +310,7 @@ class EcuRuntime:
 
     def start(self) -> None:
         """Start reception, the periodic tasks and the cyclic messages."""
-        attach_receiver(self.env, self.bus, self._on_frame, self._on_data)
+        attach_receiver(self.env, self.bus, self._on_data)
         self._send_frame = frame_sender(self.bus)
         for task in self.tasks:
             if task.spec.trigger is None:
@@ -322,9 +322,6 @@ class EcuRuntime:
             # one 10 ms window together (bus load per window stays under budget).
             offset = (250_000 + 60_000_000 + k * 13_000_000) % entry.cycle_ns
             self.env.process(self._cyclic_sender(entry.cycle_ns, [entry], offset_ns=offset))
-
-    def _on_frame(self, msg: can.Message) -> None:
-        self._on_data(msg.arbitration_id, msg.data)
 
     def _on_data(self, arbitration_id: int, data: bytes) -> None:
         entry = self._rx.get(arbitration_id)

@@ -37,22 +37,24 @@ def initial_value(sig: Any) -> float:
     return value
 
 
-def attach_receiver(env: Any, bus: can.BusABC, handler: Callable[[can.Message], None],
-                    frame_handler: Callable[[int, bytes], None] | None = None) -> None:
-    """Deliver every received frame to ``handler``, pushed if the bus can, else polled.
+def attach_receiver(env: Any, bus: can.BusABC,
+                    on_data: Callable[[int, bytes], None]) -> None:
+    """Deliver every received frame to ``on_data(arbitration_id, data)``.
 
-    With ``frame_handler`` (``fn(arbitration_id, data)``, the same reception without a
-    ``can.Message``), a bus that can push raw frames (the simulated bus's
-    ``add_frame_callback``) calls that instead, and no Message is built per frame.
+    Pushed where the bus can push: raw frames (the simulated bus's
+    ``add_frame_callback``: no ``can.Message`` per frame), else python-can messages
+    through ``add_rx_callback``; polled by the wall clock otherwise (STYLE.md 2).
     """
-    if frame_handler is not None:
-        add_frame = getattr(bus, "add_frame_callback", None)
-        if add_frame is not None:
-            try:
-                add_frame(frame_handler)
-                return
-            except NotImplementedError:
-                pass
+    def handler(msg: can.Message) -> None:
+        on_data(msg.arbitration_id, msg.data)
+
+    add_frame = getattr(bus, "add_frame_callback", None)
+    if add_frame is not None:
+        try:
+            add_frame(on_data)
+            return
+        except NotImplementedError:
+            pass
     add = getattr(bus, "add_rx_callback", None)
     if add is not None:
         try:
@@ -169,11 +171,8 @@ class PlantNode:
                 [(lk.signal, lk.quantity, lk.scale, lk.offset) for lk in links], {})
 
     def start(self) -> None:
-        attach_receiver(self.env, self.bus, self._on_frame, self._on_data)
+        attach_receiver(self.env, self.bus, self._on_data)
         self.env.process(self._run())
-
-    def _on_frame(self, msg: can.Message) -> None:
-        self._on_data(msg.arbitration_id, msg.data)
 
     def _on_data(self, arbitration_id: int, data: bytes) -> None:
         entry = self._apply.get(arbitration_id)

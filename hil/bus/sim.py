@@ -366,15 +366,20 @@ class SimCanNetwork:
                     return
         self.env.timeout(best.duration_ns, best).callbacks.append(self._end_of_frame)
 
-    def _end_of_frame(self, event: Event) -> None:
-        tx: _Tx = event._value
-        sender = tx.bus
-        now = self.env.now
+    def _release_bus(self, now: int) -> int:
+        """The frame on the wire is over (sent or destroyed): record its busy interval."""
         start = self._current_start
         self._busy = False
         self._current = None
         self._starts.append(start)
         self._ends.append(now)
+        return start
+
+    def _end_of_frame(self, event: Event) -> None:
+        tx: _Tx = event._value
+        sender = tx.bus
+        now = self.env.now
+        start = self._release_bus(now)
         self.frames_total += 1
         self.bits_total += tx.bits
         stats = self._per_id.get((tx.arbitration_id, tx.is_extended))
@@ -461,11 +466,7 @@ class SimCanNetwork:
         tx: _Tx = event._value
         sender = tx.bus
         now = self.env.now
-        start = self._current_start
-        self._busy = False
-        self._current = None
-        self._starts.append(start)
-        self._ends.append(now)
+        start = self._release_bus(now)
         self.error_frames_total += 1
         sender.error_frames_tx += 1
         for fn in self._frame_observers:
