@@ -46,6 +46,32 @@ def build_bench(scenario: Any, *, trace: bool = True, spool_dir: Any = None) -> 
     return bench
 
 
+def replay_plant(bench: Any, rows: Any) -> None:
+    """Replace the plant step by replaying recorded output rows (a plant that costs ~nothing)."""
+    outputs = bench.plant.outputs
+    it = iter(rows)
+    update = outputs.update
+
+    def replay(dt: float, inputs: Any = None) -> Any:
+        update(next(it))
+        return outputs
+
+    bench.plant.step = replay
+
+
+def seconds_per_simulated_second(bench: Any, seconds: float) -> float:
+    """Wall seconds per simulated second of ``bench.run_for(seconds)`` (gc collected first)."""
+    import gc
+    import time
+
+    gc.collect()
+    t0 = time.perf_counter()
+    bench.run_for(seconds)
+    wall = time.perf_counter() - t0
+    bench.close()
+    return wall / seconds
+
+
 def pin_one_core() -> str:
     """Run on one core (issue 7: 'on one core'); returns what was done."""
     try:

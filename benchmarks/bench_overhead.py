@@ -33,7 +33,13 @@ import gc
 import time
 from typing import Any
 
-from _workloads import build_bench, load_workload, machine_line, pin_one_core
+from _workloads import (
+    build_bench,
+    load_workload,
+    machine_line,
+    pin_one_core,
+    seconds_per_simulated_second,
+)
 
 
 def _bare_parts(scenario: Any, e2e: bool) -> dict[str, Any]:
@@ -149,13 +155,7 @@ def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
 
 
 def full_stack(scenario: Any, seconds: float, *, trace: bool = True) -> float:
-    bench = build_bench(scenario, trace=trace)
-    gc.collect()
-    t0 = time.perf_counter()
-    bench.run_for(seconds)
-    wall = time.perf_counter() - t0
-    bench.close()
-    return wall / seconds
+    return seconds_per_simulated_second(build_bench(scenario, trace=trace), seconds)
 
 
 def breakdown(scenario: Any, seconds: float) -> dict[str, float]:

@@ -13,20 +13,18 @@ runs, the least disturbed by the machine. Target (issue 7): >= 25x real time, tr
 from __future__ import annotations
 
 import argparse
-import gc
-import time
 
-from _workloads import build_bench, load_workload, machine_line, pin_one_core
+from _workloads import (
+    build_bench,
+    load_workload,
+    machine_line,
+    pin_one_core,
+    seconds_per_simulated_second,
+)
 
 
 def run(scenario, seconds: float, trace: bool) -> float:
-    bench = build_bench(scenario, trace=trace)
-    gc.collect()
-    t0 = time.perf_counter()
-    bench.run_for(seconds)
-    wall = time.perf_counter() - t0
-    bench.close()
-    return seconds / wall
+    return 1.0 / seconds_per_simulated_second(build_bench(scenario, trace=trace), seconds)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-from _workloads import build_bench, load_workload, machine_line, pin_one_core
+from _workloads import build_bench, load_workload, machine_line, pin_one_core, replay_plant
 
 EVENTS = ("instructions", "cycles", "branch-misses", "L1-icache-load-misses",
           "L1-dcache-load-misses", "task-clock")
@@ -53,15 +53,7 @@ def region(mode: str) -> None:
         del ins
         bench = build_bench(load_workload("pull"), trace=True)
         if mode == "stack-replay":
-            outputs = bench.plant.outputs
-            it = iter(rows)
-            update = outputs.update
-
-            def replay(dt, inputs=None):
-                update(next(it))
-                return outputs
-
-            bench.plant.step = replay
+            replay_plant(bench, rows)
         gc.collect()
         perf("enable")
         bench.run_for(SECONDS)

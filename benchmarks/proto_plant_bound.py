@@ -19,7 +19,7 @@ import argparse
 import gc
 import time
 
-from _workloads import build_bench, load_workload, machine_line, pin_one_core
+from _workloads import build_bench, load_workload, machine_line, pin_one_core, replay_plant
 from trace_hash import trace_digest
 
 
@@ -69,15 +69,7 @@ def plant_alone(name: str, ins: list[dict], rows: list[dict]) -> tuple[float, bo
 def timed(name: str, seconds: float, rows: list[dict] | None) -> tuple[float, str | None]:
     bench = build_bench(load_workload(name), trace=True)
     if rows is not None:
-        outputs = bench.plant.outputs
-        it = iter(rows)
-        update = outputs.update
-
-        def replay(dt, inputs=None):
-            update(next(it))
-            return outputs
-
-        bench.plant.step = replay
+        replay_plant(bench, rows)
     gc.collect()
     t0 = time.perf_counter()
     bench.run_for(seconds)
