@@ -33,14 +33,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
+    from hil.bus.isolation import enter_private_network
     from hil.rig import load_rig
     from hil.wall import WallBench
+
+    # Nothing leaves the machine: a namespace with only lo (root), else the rig's TTL 0.
+    _, isolation = enter_private_network()
 
     group = f"239.74.{random.randrange(164, 250)}.{random.randrange(1, 250)}"
     port = random.randrange(40_000, 60_000)
     print(f"# {platform.node()} {platform.platform()} {platform.python_version()}")
     print(f"# command: /work/venv/bin/python benchmarks/bench_udp_latency.py "
-          f"--seconds {args.seconds:g}   (group {group}, port {port})")
+          f"--seconds {args.seconds:g}   (group {group}, port {port}; {isolation})")
     ecu = subprocess.Popen([sys.executable, "-m", "hil", "ecu", "--rig",
                             str(REPO / "rigs" / "udp.yaml"), "--channel", group, "--port",
                             str(port), "--trace", "none"], cwd=REPO,

@@ -1,6 +1,10 @@
 """Fixtures for the wall-clock bench tests: a private udp_multicast group per test, the
 `hil ecu` child process (always reaped), and a skip when multicast on loopback is missing.
 
+Nothing leaves the machine: the test process enters a private network namespace with only
+loopback when it can (root), so it and the `hil ecu` processes it starts have no other
+interface; every bus is opened with hop_limit 0 (TTL 0) as well, the fallback elsewhere.
+
 Only function is asserted (frames flow, the loop closes, verdicts, recordings decode,
 replay reproduces); wall-clock figures belong in benchmarks/.
 """
@@ -19,6 +23,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = sys.executable
+#: Every udp_multicast bus a test opens: TTL 0, never onto a wire.
+UDP_KW = {"interface": "udp_multicast", "fd": False, "hop_limit": 0}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_network():
+    """This test process (and the `hil ecu` it starts) in a namespace with only lo."""
+    from hil.bus.isolation import enter_private_network
+
+    return enter_private_network()
 
 
 def _free_group() -> tuple[str, int]:
@@ -33,8 +47,8 @@ def udp_group() -> tuple[str, int]:
     pytest.importorskip("msgpack", reason="python-can's udp_multicast needs msgpack")
     group, port = _free_group()
     try:
-        a = can.Bus(interface="udp_multicast", channel=group, port=port, fd=False)
-        b = can.Bus(interface="udp_multicast", channel=group, port=port, fd=False)
+        a = can.Bus(channel=group, port=port, **UDP_KW)
+        b = can.Bus(channel=group, port=port, **UDP_KW)
     except Exception as exc:  # noqa: BLE001 - any failure means: not available here
         pytest.skip(f"udp_multicast on loopback is unavailable here: {exc}")
     try:
@@ -55,6 +69,7 @@ def udp_rig(udp_group):
 
     rig = load_rig(REPO / "rigs" / "udp.yaml")
     rig.bus["channel"], rig.bus["port"] = udp_group
+    assert rig.bus["hop_limit"] == 0, "the udp rig must never send off the machine"
     return rig
 
 

@@ -84,3 +84,27 @@ def test_timing_verdicts_are_inconclusive_on_a_rig_that_cannot_hold_them():
     failed = ScenarioResult(scenario, [*out, Verdict(False, never, "boost over")], [], None,
                             1, 1.0)
     assert failed.status == "fail"
+
+
+def test_the_udp_rig_cannot_send_off_the_machine(private_network, udp_group):
+    """TTL 0 on every socket of the rig, and (as root) no interface but lo at all."""
+    import socket
+
+    import can
+
+    from hil.bus.isolation import interfaces, isolated
+    from hil.rig import load_rig
+
+    rig = load_rig(REPO / "rigs" / "udp.yaml")
+    assert rig.bus["hop_limit"] == 0
+    rig.bus["channel"], rig.bus["port"] = udp_group
+    bus = can.Bus(**rig.bus)
+    try:
+        sock = bus._multicast._socket  # python-can's one send/receive socket
+        ttl = sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL)
+    finally:
+        bus.shutdown()
+    assert ttl == 0
+    entered, why = private_network
+    if entered:
+        assert isolated(), f"{why}, yet this process sees {interfaces()}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import can
 import cantools
 import numpy as np
-from conftest import REPO
+from conftest import REPO, UDP_KW
 
 from hil.preflight import is_inconclusive
 from hil.replay import replay
@@ -24,7 +24,7 @@ def test_plant_node_and_hil_ecu_close_the_loop_and_python_can_records_it(
     ecu = ecu_process()
     group, port = udp_rig.bus["channel"], udp_rig.bus["port"]
     # python-can's own recorder on the same bus, as `python -m can.logger` would run it.
-    listener_bus = can.Bus(interface="udp_multicast", channel=group, port=port, fd=False)
+    listener_bus = can.Bus(channel=group, port=port, **UDP_KW)
     recording = tmp_path / "recorded.asc"
     logger = can.Logger(str(recording))
     notifier = can.Notifier(listener_bus, [logger], timeout=0.05)
