@@ -4,7 +4,7 @@
 * ``lap``: scenarios/vehicle/race_car_lap.yaml (race car, one lap in track mode).
 
 Each is the scenario's rig, plant, calibration, seed, driver mode and initial state
-(``hil.runner.prepare_plant``), without the scenario's steps and expectations: the
+(``hil.scenario.player.prepare_plant``), without the scenario's steps and expectations: the
 figure is the closed loop itself (plant, controllers, codec, bus, clock, trace).
 """
 
@@ -28,15 +28,15 @@ WORKLOADS = {
 
 
 def load_workload(name: str) -> Any:
-    from hil.runner import load
+    from hil.run.runner import load
     return load(WORKLOADS[name])
 
 
 def build_bench(scenario: Any, *, trace: bool = True, spool_dir: Any = None) -> Any:
     """A SilBench set up for ``scenario`` (not started)."""
-    from hil.bench import SilBench
-    from hil.rig import load_rig
-    from hil.runner import prepare_plant, resolve_rig_path
+    from hil.bench.sil import SilBench
+    from hil.config.rig import load_rig, resolve_rig_path
+    from hil.scenario.player import prepare_plant
 
     rig = load_rig(resolve_rig_path(scenario.rig, scenario.file))
     bench = SilBench(rig, plant_params=scenario.plant, overrides=dict(scenario.params),

@@ -17,9 +17,9 @@ from typing import Any
 
 from cantools.autosar.end_to_end import compute_profile2_crc
 
-from hil.codec import Codec
-from hil.dbc import e2e_data_id, is_e2e, load_dbc
-from hil.e2e import E2ETx
+from hil.wire.codec import Codec
+from hil.wire.dbc import e2e_data_id, is_e2e, load_dbc
+from hil.wire.e2e import E2ETx
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@
 
 Runs the workload (default the track lap: the race car lapping in track mode) for
 --minutes of simulated time with the trace on, spooled to disk as the scenario runner
-does for runs over 2 minutes (hil/runner.py), in a fresh process so the peak RSS
+does for runs over 2 minutes (hil/run/runner.py), in a fresh process so the peak RSS
 (ru_maxrss) is this run's. Reports peak RSS, frames and samples recorded, trace bytes
 per frame (frame columns on disk / frames) and per plant sample, and the spool size.
 ``--in-memory`` runs the same without spooling, for comparison (the sample rows are what

@@ -43,8 +43,8 @@ from _workloads import (
 
 
 def _bare_parts(scenario: Any, e2e: bool) -> dict[str, Any]:
-    from hil.dbc import cycle_time_ns, e2e_data_id
-    from hil.e2e import E2ERx, E2ETx
+    from hil.wire.dbc import cycle_time_ns, e2e_data_id
+    from hil.wire.e2e import E2ERx, E2ETx
 
     bench = build_bench(scenario, trace=False)   # for its pieces only; never started
     db, codec, rig = bench.db, bench.codec, bench.rig

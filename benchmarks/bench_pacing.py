@@ -55,7 +55,7 @@ def figures(late_ns: np.ndarray) -> str:
 def wall_clock(seconds: float, realtime: bool) -> tuple[np.ndarray, str]:
     import contextlib
 
-    from hil.clock import WallClockEnvironment, realtime_measures
+    from hil.bench.clock import WallClockEnvironment, realtime_measures
 
     env = WallClockEnvironment()
 

@@ -33,9 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
+    from hil.bench.wall import WallBench
     from hil.bus.isolation import enter_private_network
-    from hil.rig import load_rig
-    from hil.wall import WallBench
+    from hil.config.rig import load_rig
 
     # Nothing leaves the machine: a namespace with only lo (root), else the rig's TTL 0.
     _, isolation = enter_private_network()

@@ -16,7 +16,7 @@ the chosen groups in that copy, then runs, each in a fresh process:
   equal (bit-identical frames and plant samples), else the figure is worthless;
 * ``benchmarks/bench_sil.py`` and ``benchmarks/bench_overhead.py`` in both, side by side.
 
-Groups: ``core`` = hil/bus/sim.py, hil/bus/timing.py, hil/ecu.py, hil/nodes.py,
+Groups: ``core`` = hil/bus/sim.py, hil/bus/timing.py, hil/nodes/ecu.py, hil/nodes/plant.py, hil/nodes/adapters.py,
 hil/bench.py, hil/e2e.py, hil/trace/core.py, hil/trace/store.py (the framework; the
 per-message codec functions are generated and ``exec``-ed at run time, so they stay
 bytecode); ``simpy`` = simpy/core.py, simpy/events.py; ``plant`` = plants/*.py;
@@ -42,7 +42,7 @@ from _workloads import ROOT, machine_line
 
 SCRATCH = Path("/tmp/ntec_proto_compiled")
 GROUPS = {
-    "core": ["hil/bus/sim.py", "hil/bus/timing.py", "hil/ecu.py", "hil/nodes.py",
+    "core": ["hil/bus/sim.py", "hil/bus/timing.py", "hil/nodes/ecu.py", "hil/nodes/plant.py", "hil/nodes/adapters.py",
              "hil/bench.py", "hil/e2e.py", "hil/trace/core.py", "hil/trace/store.py"],
     "simpy": ["simpy/core.py", "simpy/events.py"],
     "plant": ["plants/composite.py", "plants/engine.py", "plants/turbo.py",

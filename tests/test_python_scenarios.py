@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hil.errors import ScenarioError
-from hil.pyscenario import ExpectationFailed
+from hil.run.pyscenario import ExpectationFailed
 
 pytest_plugins = ["pytester"]
 

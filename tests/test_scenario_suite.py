@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hil.pytest_plugin import looks_like_scenario
-from hil.runner import load, run_scenario
+from hil.run.pytest_plugin import looks_like_scenario
+from hil.run.runner import load, run_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]

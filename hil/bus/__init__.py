@@ -1,17 +1,16 @@
-"""The simulated CAN bus of the SIL bench: exact frame timing, arbitration, load, faults.
+"""The buses: the simulated CAN network of the SIL bench and the adapters for real ones.
 
-``SimCanNetwork(env, bitrate)`` is the wire in simulated time; ``network.connect(name)``
-gives each node a real ``can.BusABC`` (:class:`SimBus`), so nodes are written once
-against python-can and run unchanged on a real bus.
+``SimCanNetwork(env, bitrate)`` is the wire in simulated time (:mod:`hil.bus.sim`, exact
+frame timing from :mod:`hil.bus.timing`, arbitration, load, the faults of
+:mod:`hil.bus.faults`); ``network.connect(name)`` gives each node a real ``can.BusABC``
+(:class:`SimBus`), so nodes are written once against python-can and run unchanged on a
+real bus. :mod:`hil.bus.real` opens real buses with ``can.Bus(**rig.bus)`` and records
+them; :mod:`hil.bus.isolation` keeps bench traffic on this machine.
 """
 
 from hil.bus.faults import FAULT_KINDS, Fault
 from hil.bus.sim import (
     ERROR_FRAME_BITS,
-    FLAG_ERROR,
-    FLAG_EXTENDED,
-    FLAG_FAULT,
-    FLAG_FD,
     SimBus,
     SimCanNetwork,
     SimCyclicSendTask,
@@ -21,10 +20,6 @@ from hil.bus.timing import crc15, fd_frame_bits, frame_bits, frame_duration_ns
 __all__ = [
     "ERROR_FRAME_BITS",
     "FAULT_KINDS",
-    "FLAG_ERROR",
-    "FLAG_EXTENDED",
-    "FLAG_FAULT",
-    "FLAG_FD",
     "Fault",
     "SimBus",
     "SimCanNetwork",

@@ -40,24 +40,19 @@ from simpy.events import Event
 from hil.bus.faults import Fault
 from hil.bus.timing import fd_frame_bits, frame_bits, frame_duration_ns
 from hil.errors import BusError, ConfigError
+from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FAULTED, FLAG_FD
 
 __all__ = [
     "ERROR_FRAME_BITS",
     "FLAG_ERROR",
     "FLAG_EXTENDED",
-    "FLAG_FAULT",
+    "FLAG_FAULTED",
     "FLAG_FD",
     "SimBus",
     "SimCanNetwork",
     "SimCyclicSendTask",
 ]
 
-#: Observer/trace flags (docs/trace-api.md): error frame, extended id, CAN FD,
-#: altered by an injected fault.
-FLAG_ERROR = 1
-FLAG_EXTENDED = 2
-FLAG_FD = 4
-FLAG_FAULT = 8
 
 #: Bits an error frame adds after the destroyed attempt: 6-bit error flag
 #: (the other nodes' echo flags are taken as superposed on it), 8-bit error
@@ -265,7 +260,7 @@ class SimCanNetwork:
         Error frames are reported too (``msg.is_error_frame``, with the id and
         data of the destroyed frame). With ``flags=True`` the call gets a fifth
         argument, the trace flags (FLAG_ERROR | FLAG_EXTENDED | FLAG_FD |
-        FLAG_FAULT), because "altered by a fault" is not visible on a Message.
+        FLAG_FAULTED), because "altered by a fault" is not visible on a Message.
         """
         self._observers.append((fn, flags))
 
@@ -311,7 +306,7 @@ class SimCanNetwork:
             for fault in faults.get("delay", ()):
                 if fault.matches(tx.arbitration_id, bus.channel):
                     fault.consume()
-                    tx.flags |= FLAG_FAULT
+                    tx.flags |= FLAG_FAULTED
                     _Wakeup(self.env, lambda _e, tx=tx: self._enqueue_delayed(tx),
                             1, fault.params["delay_ns"])
                     return
@@ -431,7 +426,7 @@ class SimCanNetwork:
         finally:
             self._dispatching = False
         if duplicate and not sender._is_shutdown and not sender._bus_off:
-            sender._txq.appendleft(tx.clone(FLAG_FAULT))
+            sender._txq.appendleft(tx.clone(FLAG_FAULTED))
         self._after_frame(start, now)
 
     def _delivery_faults(self, tx: _Tx, data: bytes, flags: int
@@ -444,12 +439,12 @@ class SimCanNetwork:
             if fault.matches(can_id, name):
                 fault.consume()
                 data = fault.corrupt(data)
-                flags |= FLAG_FAULT
+                flags |= FLAG_FAULTED
         drop_for: set[str] | None = None
         for fault in faults.get("drop", ()):
             if fault.matches(can_id, name):
                 fault.consume()
-                flags |= FLAG_FAULT
+                flags |= FLAG_FAULTED
                 receiver = fault.params["receiver"]
                 if receiver is None:
                     drop_for = set()  # empty set: every receiver
@@ -471,12 +466,12 @@ class SimCanNetwork:
         sender.error_frames_tx += 1
         for fn in self._frame_observers:
             fn(now, start, tx.arbitration_id, tx.data, sender.channel,
-               tx.flags | FLAG_ERROR | FLAG_FAULT)
+               tx.flags | FLAG_ERROR | FLAG_FAULTED)
         if self._observers:
             wire = tx.message(now / 1e9, sender.channel, False, tx.data, is_error_frame=True)
             for fn, with_flags in self._observers:
                 if with_flags:
-                    fn(now, start, wire, sender.channel, tx.flags | FLAG_ERROR | FLAG_FAULT)
+                    fn(now, start, wire, sender.channel, tx.flags | FLAG_ERROR | FLAG_FAULTED)
                 else:
                     fn(now, start, wire, sender.channel)
         for rx in self._buses:
@@ -565,7 +560,7 @@ class SimCanNetwork:
         ``count`` (frames to hit, None: until cleared).
 
         * ``drop``: the frame is transmitted (occupies the wire, observers see
-          it flagged FLAG_FAULT) but ``receiver`` (or every receiver) does not
+          it flagged FLAG_FAULTED) but ``receiver`` (or every receiver) does not
           get it, as when a receiver's filter or mailbox loses it.
         * ``stop``: the frame is never transmitted; the sender is not told.
         * ``delay``: ``delay_ns`` is added before the frame enters the sender's
@@ -573,9 +568,9 @@ class SimCanNetwork:
         * ``corrupt``: data altered in flight, with ``xor`` (bytes or int over
           the payload) or one ``byte``/``bit`` flipped (default byte 0 bit 0,
           which breaks the E2E CRC); receivers and observers see the altered
-          data, observers with FLAG_FAULT. Frame length stays the sender's.
+          data, observers with FLAG_FAULTED. Frame length stays the sender's.
         * ``duplicate``: after the frame succeeds the sender transmits it once
-          more (as after a lost ACK); the copy is flagged FLAG_FAULT.
+          more (as after a lost ACK); the copy is flagged FLAG_FAULTED.
         * ``error_frames`` (``count`` default 1): the attempt is destroyed by an
           error frame signalled after the ACK delimiter; the attempt occupies
           the frame's bits minus EOF/IFS, plus ERROR_FRAME_BITS (17). TEC +8 on

@@ -21,7 +21,7 @@ this one with hypothesis.
 
 from __future__ import annotations
 
-from hil.units import NS_PER_S
+from hil.config.units import NS_PER_S
 
 __all__ = [
     "CRC15_POLY",

@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from hil.bus.timing import frame_bits
-    from hil.dbc import cycle_time_ns, e2e_data_id, load_dbc, send_type
-    from hil.rig import load_rig
+    from hil.config.rig import load_rig
+    from hil.wire.dbc import cycle_time_ns, e2e_data_id, load_dbc, send_type
 
     path = args.dbc or load_rig().dbc
     db = load_dbc(path)

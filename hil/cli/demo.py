@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hil.bench import SilBench
+    from hil.bench.sil import SilBench
     from hil.report.plot import plot_signals
 
     if args.seconds <= 0:

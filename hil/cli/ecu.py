@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hil.rig import load_rig
-    from hil.wall import EcuEmulator
+    from hil.bench.emulator import EcuEmulator
+    from hil.config.rig import load_rig
 
     rig = load_rig(args.rig)
     if args.ecu_config is not None:

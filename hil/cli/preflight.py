@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hil.preflight import run_preflight
-    from hil.rig import load_rig
+    from hil.bench.preflight import run_preflight
+    from hil.config.rig import load_rig
 
     rig = load_rig(args.rig)
     if rig.clock != "wall":

@@ -3,7 +3,7 @@
 Feeds the plant and bench frames of a recorded log (BLF, ASC, candump log ... read by
 python-can) open-loop into the rig's ECU runtime, in simulated time, and compares
 the ECU outputs it produces with the recorded ones within tolerance bands (see
-hil.replay). Prints a table; writes replay.json and the replayed ECU frames
+hil.run.replay). Prints a table; writes replay.json and the replayed ECU frames
 (replayed_ecu.blf) to --out. Exit codes: 0 reproduced, 1 not, 2 a bad rig or log.
 """
 
@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hil.replay import replay
-    from hil.rig import load_rig
+    from hil.config.rig import load_rig
+    from hil.run.replay import replay
 
     tolerances = {}
     for item in args.tolerance:

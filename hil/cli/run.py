@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if args.rig and args.workers not in ("0", 0):
-        from hil.rig import load_rig
+        from hil.config.rig import load_rig
 
         if load_rig(args.rig).clock == "wall":
             print(f"hil run: error: {args.rig}: a wall-clock rig has one real bus; its scenarios "
@@ -88,8 +88,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     # Check every scenario before running any: a mistake is one line and exit 2, not a
     # collection error buried in test output.
-    from hil.pytest_plugin import looks_like_scenario
-    from hil.runner import load
+    from hil.run.pytest_plugin import looks_like_scenario
+    from hil.run.runner import load
 
     files = []
     for p in (Path(x) for x in (args.paths or ["scenarios/"])):

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hil.config.units import format_time_ns
 from hil.scenario.align import align, hold
 from hil.scenario.expr import Expr
 from hil.scenario.model import (
@@ -32,7 +33,6 @@ from hil.scenario.model import (
     Value,
     q,
 )
-from hil.units import format_time_ns
 
 __all__ = ["Verdict", "TraceLike", "evaluate", "evaluate_all"]
 

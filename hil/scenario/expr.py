@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from hil.config.yamlio import closest
 from hil.errors import ExpressionError
-from hil.yamlio import closest
 
 __all__ = ["Expr", "compile_expr", "Where", "NamesProvider", "ChoicesProvider"]
 

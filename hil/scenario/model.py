@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hil.config.rig import DEFAULT_RIG
+from hil.config.units import UnitError, format_time_ns, parse_time_ns
+from hil.config.yamlio import LocDict, LocList, check_keys, closest, loads_yaml
 from hil.errors import HilError, ScenarioError
 from hil.scenario.expr import Expr, NamesProvider, compile_expr
-from hil.units import UnitError, format_time_ns, parse_time_ns
-from hil.yamlio import LocDict, LocList, check_keys, closest, loads_yaml
 
 __all__ = [
     "Vocabulary", "Scenario", "Step", "Ramp", "Fault", "Clear",
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 Where = tuple[str, int, int]
-DEFAULT_RIG = "rigs/sil.yaml"
 MODES = ("dyno", "road", "track", "manual")
 APPROVABLE = ("ai_tuner",)
 
@@ -124,7 +124,7 @@ class Vocabulary:
 
     @classmethod
     def from_dbc_file(cls, path: str | Path, **plant: Any) -> Vocabulary:
-        from hil.dbc import load_dbc  # the one place the bench parses a DBC
+        from hil.wire.dbc import load_dbc  # the one place the bench parses a DBC
 
         return cls.from_dbc(load_dbc(path), **plant)
 

@@ -2,15 +2,12 @@
 
 See docs/trace-api.md. :mod:`hil.trace.core` holds the Trace, :mod:`hil.trace.store`
 the in-memory/spooled columns, :mod:`hil.trace.decode` the vectorised DBC decoder;
-:mod:`hil.export` writes BLF/ASC/candump log (python-can), MF4 (asammdf) and CSV.
+:mod:`hil.trace.export` writes BLF/ASC/candump log (python-can), MF4 (asammdf) and CSV,
+through :mod:`hil.trace.files` (complete or absent, never half-written). The frame flags
+are :mod:`hil.wire.flags`.
 """
 
 from hil.trace.core import (
-    FLAG_ERROR,
-    FLAG_EXTENDED,
-    FLAG_FAULTED,
-    FLAG_FD,
-    FLAG_RX,
     FORMATS,
     FrameView,
     Series,
@@ -21,5 +18,4 @@ from hil.trace.core import (
 
 __all__ = [
     "Trace", "Series", "FrameView", "UnknownSignalError", "quantity_unit", "FORMATS",
-    "FLAG_ERROR", "FLAG_EXTENDED", "FLAG_FD", "FLAG_FAULTED", "FLAG_RX",
 ]

@@ -38,17 +38,13 @@ from cantools.database.can import Database, Message, Signal
 from hil.errors import ConfigError, HilError, TraceError
 from hil.trace.decode import MessageDecoder
 from hil.trace.store import Blocks, Table
+from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FAULTED, FLAG_FD, FLAG_RX
 
 __all__ = [
     "Trace", "Series", "FrameView", "UnknownSignalError", "quantity_unit",
     "FLAG_ERROR", "FLAG_EXTENDED", "FLAG_FD", "FLAG_FAULTED", "FLAG_RX", "FORMATS",
 ]
 
-FLAG_ERROR = 1 << 0       # error frame
-FLAG_EXTENDED = 1 << 1    # 29-bit identifier
-FLAG_FD = 1 << 2          # CAN FD frame
-FLAG_FAULTED = 1 << 3     # altered by an injected fault
-FLAG_RX = 1 << 4          # received by the bench (wall-clock runs)
 
 FORMAT_NAME = "ntec-hil-trace"
 FORMAT_VERSION = 1
@@ -386,7 +382,7 @@ class Trace:
         }
 
     def _write_meta(self, directory: Path) -> None:
-        from hil.export import atomic_output
+        from hil.trace.files import atomic_output
         with atomic_output(directory / DBC_FILE) as tmp:
             tmp.write_text(self.db.as_dbc_string(), encoding="utf-8")
         with atomic_output(directory / META_FILE) as tmp:
@@ -400,7 +396,8 @@ class Trace:
         Every file is written under a temporary name and renamed when complete. All
         formats are attempted; if any failed, :class:`TraceError` names them afterwards.
         """
-        from hil.export import atomic_output, export
+        from hil.trace.export import export
+        from hil.trace.files import atomic_output
         formats = tuple(formats)
         for fmt in formats:
             if fmt not in FORMATS:
@@ -637,21 +634,21 @@ class Trace:
     # -- exports -----------------------------------------------------------------------
 
     def to_blf(self, path: str | os.PathLike[str]) -> Path:
-        from hil.export import to_blf
+        from hil.trace.export import to_blf
         return to_blf(self, path)
 
     def to_asc(self, path: str | os.PathLike[str]) -> Path:
-        from hil.export import to_asc
+        from hil.trace.export import to_asc
         return to_asc(self, path)
 
     def to_log(self, path: str | os.PathLike[str]) -> Path:
-        from hil.export import to_log
+        from hil.trace.export import to_log
         return to_log(self, path)
 
     def to_mf4(self, path: str | os.PathLike[str]) -> Path:
-        from hil.export import to_mf4
+        from hil.trace.export import to_mf4
         return to_mf4(self, path)
 
     def to_csv(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        from hil.export import to_csv
+        from hil.trace.export import to_csv
         return to_csv(self, path)

@@ -25,9 +25,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["Table", "Blocks", "PARTIAL"]
+from hil.trace.files import PARTIAL
 
-PARTIAL = ".partial"
+__all__ = ["Table", "Blocks"]
+
 
 # column name -> (dtype, per-row shape)
 ColumnSpec = dict[str, tuple[str, tuple[int, ...]]]

@@ -65,7 +65,7 @@ def udp_group() -> tuple[str, int]:
 @pytest.fixture
 def udp_rig(udp_group):
     """rigs/udp.yaml on the test's private group."""
-    from hil.rig import load_rig
+    from hil.config.rig import load_rig
 
     rig = load_rig(REPO / "rigs" / "udp.yaml")
     rig.bus["channel"], rig.bus["port"] = udp_group

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from hil.bench.preflight import InconclusiveVerdict, qualify_verdicts, resolvable
 from hil.cli import main
-from hil.preflight import InconclusiveVerdict, qualify_verdicts, resolvable
 from hil.report.html import render
-from hil.runner import ScenarioResult
+from hil.run.runner import ScenarioResult
 from hil.scenario.expect import Verdict
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 def test_missing_interface_is_one_line_naming_what_to_install(rig, needle, capsys):
     import can
 
-    from hil.rig import load_rig
+    from hil.config.rig import load_rig
 
     try:  # where the interface does exist (a machine with vcan0), there is nothing to test
         can.Bus(**load_rig(REPO / "rigs" / rig).bus).shutdown()
@@ -52,8 +52,8 @@ def test_preflight_fails_with_no_ecu_on_the_bus(udp_group, capsys):
 
 
 def test_timing_verdicts_are_inconclusive_on_a_rig_that_cannot_hold_them():
-    from hil.dbc import load_dbc
     from hil.scenario.model import Vocabulary, loads_scenario
+    from hil.wire.dbc import load_dbc
 
     vocab = Vocabulary.from_dbc(load_dbc(REPO / "dbc" / "ntec5.dbc"))
     scenario = loads_scenario(
@@ -93,7 +93,7 @@ def test_the_udp_rig_cannot_send_off_the_machine(private_network, udp_group):
     import can
 
     from hil.bus.isolation import interfaces, isolated
-    from hil.rig import load_rig
+    from hil.config.rig import load_rig
 
     rig = load_rig(REPO / "rigs" / "udp.yaml")
     assert rig.bus["hop_limit"] == 0

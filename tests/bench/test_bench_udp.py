@@ -13,10 +13,10 @@ import cantools
 import numpy as np
 from conftest import REPO, UDP_KW
 
-from hil.preflight import is_inconclusive
-from hil.replay import replay
-from hil.runner import load, run_scenario
-from hil.wall import WallBench
+from hil.bench.preflight import is_inconclusive
+from hil.bench.wall import WallBench
+from hil.run.replay import replay
+from hil.run.runner import load, run_scenario
 
 
 def test_plant_node_and_hil_ecu_close_the_loop_and_python_can_records_it(

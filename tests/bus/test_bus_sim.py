@@ -16,9 +16,6 @@ from cantools.autosar.end_to_end import check_profile2_crc, compute_profile2_crc
 
 from hil.bus import (
     ERROR_FRAME_BITS,
-    FLAG_ERROR,
-    FLAG_EXTENDED,
-    FLAG_FAULT,
     SimBus,
     SimCanNetwork,
     fd_frame_bits,
@@ -26,6 +23,7 @@ from hil.bus import (
     frame_duration_ns,
 )
 from hil.errors import BusError, ConfigError
+from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FAULTED
 
 BIT_NS = 2000
 MS = 1_000_000
@@ -304,7 +302,7 @@ def test_drop_occupies_the_wire_but_is_not_delivered(wire: Wire) -> None:
         wire.send_at(k * MS, wire.a, std(0x090, bytes([k]) * 8))
     wire.env.run()
     assert [m.data[0] for m in iter(lambda: wire.b.recv(0), None)] == [2]
-    assert [f & FLAG_FAULT for *_, f in wire.seen] == [FLAG_FAULT, FLAG_FAULT, 0]
+    assert [f & FLAG_FAULTED for *_, f in wire.seen] == [FLAG_FAULTED, FLAG_FAULTED, 0]
     assert fault.hits == 2 and not fault.active
     assert wire.net.frames_total == 3
 
@@ -335,7 +333,7 @@ def test_delay_adds_time_before_queueing(wire: Wire) -> None:
     wire.env.run()
     end, start, _, _, flags = wire.seen[0]
     assert start == 300_000 and end == 300_000 + dur(std(0x090))
-    assert flags & FLAG_FAULT
+    assert flags & FLAG_FAULTED
 
 
 def test_corrupt_breaks_the_e2e_crc_at_the_receiver(wire: Wire) -> None:
@@ -351,7 +349,7 @@ def test_corrupt_breaks_the_e2e_crc_at_the_receiver(wire: Wire) -> None:
     assert first.data[3] == payload[3] ^ 0x04
     assert not check_profile2_crc(bytes(first.data), data_id)
     assert check_profile2_crc(bytes(second.data), data_id)
-    assert bytes(wire.seen[0][2].data) == bytes(first.data) and wire.seen[0][4] & FLAG_FAULT
+    assert bytes(wire.seen[0][2].data) == bytes(first.data) and wire.seen[0][4] & FLAG_FAULTED
     wire.net.inject_fault("corrupt", message_id=0x091, xor=b"\xff\x00")
     wire.a.send(std(0x091, b"\x0f\x0f"))
     wire.env.run()
@@ -364,7 +362,7 @@ def test_duplicate_sends_the_frame_twice(wire: Wire) -> None:
     wire.a.send(std(0x090, b"\x02"))
     wire.env.run()
     assert [m.data[0] for m in iter(lambda: wire.b.recv(0), None)] == [1, 1, 2]
-    assert wire.seen[1][1] == wire.seen[0][0] and wire.seen[1][4] & FLAG_FAULT
+    assert wire.seen[1][1] == wire.seen[0][0] and wire.seen[1][4] & FLAG_FAULTED
 
 
 def test_error_frames_retransmit_and_count_errors(wire: Wire) -> None:

@@ -10,9 +10,9 @@ from cantools.database.can import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hil.codec import Codec, MessageCodec
-from hil.dbc import load_dbc
 from hil.errors import EncodeRangeError
+from hil.wire.codec import Codec, MessageCodec
+from hil.wire.dbc import load_dbc
 
 from .strategies import DBC_PATHS, message_values, same_dict
 

@@ -8,9 +8,9 @@ import cantools
 import pytest
 from cantools.database.can import Message, Signal
 
-from hil.codec import Codec, FrameLengthError, MessageCodec, MissingSignalError
-from hil.dbc import load_dbc
 from hil.errors import EncodeRangeError
+from hil.wire.codec import Codec, FrameLengthError, MessageCodec, MissingSignalError
+from hil.wire.dbc import load_dbc
 
 from .strategies import DBC_PATHS
 

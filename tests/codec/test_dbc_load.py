@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hil.dbc import cycle_time_ns, e2e_data_id, is_e2e, load_dbc, send_type
 from hil.errors import DbcError
+from hil.wire.dbc import cycle_time_ns, e2e_data_id, is_e2e, load_dbc, send_type
 
 from .strategies import DBC_PATHS
 

@@ -7,10 +7,10 @@ from cantools.autosar.end_to_end import compute_profile2_crc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hil.codec import Codec
-from hil.dbc import e2e_data_id, is_e2e, load_dbc
-from hil.e2e import COUNTER_MODULO, E2ERx, E2ETx, RxStatus, crc8_autosar, profile2_crc
 from hil.errors import DbcError
+from hil.wire.codec import Codec
+from hil.wire.dbc import e2e_data_id, is_e2e, load_dbc
+from hil.wire.e2e import COUNTER_MODULO, E2ERx, E2ETx, RxStatus, crc8_autosar, profile2_crc
 
 from .strategies import DBC_PATHS
 

@@ -16,7 +16,7 @@ pytest.importorskip("hil.bench")
 from toy_engine import ToyEngine  # noqa: E402
 
 from controllers import EngineMode, Fault  # noqa: E402
-from hil.bench import SilBench  # noqa: E402
+from hil.bench.sil import SilBench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RIG = ROOT / "rigs" / "sil.yaml"

@@ -212,6 +212,6 @@ def test_fast_faults_reach_fault_codes(cal):
 
 
 def test_codes_match_the_runtime():
-    e2e = pytest.importorskip("hil.e2e")
+    e2e = pytest.importorskip("hil.wire.e2e")
     for s in RxStatus:
         assert int(getattr(e2e.RxStatus, s.name)) == int(s)

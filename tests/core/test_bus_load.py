@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hil.bench import SilBench
+from hil.bench.sil import SilBench
 
 
 def test_closed_loop_bus_load_under_budget():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from doubles import DoublePlant
 
-from hil.bench import SilBench
+from hil.bench.sil import SilBench
 from hil.bus.timing import frame_bits
 
 

@@ -12,12 +12,13 @@ import can
 import numpy as np
 from doubles import DoublePlant
 
-from hil.clock import WallClockEnvironment, realtime_measures
-from hil.codec import Codec
-from hil.dbc import load_dbc
-from hil.ecu import EcuRuntime, load_ecu_config
-from hil.nodes import PlantNode
-from hil.rig import load_rig
+from hil.bench.clock import WallClockEnvironment, realtime_measures
+from hil.config.rig import load_rig
+from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_ecu_config
+from hil.nodes.plant import PlantNode
+from hil.wire.codec import Codec
+from hil.wire.dbc import load_dbc
 
 
 def test_same_nodes_run_on_the_wall_clock_over_python_can_virtual(doubles_rig):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hil.runner import load, run_scenario
+from hil.run.runner import load, run_scenario
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DRS = REPO / "scenarios" / "aero" / "drs_straight_and_braking.yaml"

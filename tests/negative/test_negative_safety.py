@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hil.runner import load, run_scenario
+from hil.run.runner import load, run_scenario
 
 REPO = Path(__file__).resolve().parent.parent.parent
 OVERBOOST = REPO / "scenarios" / "safety" / "overboost_wastegate_stuck.yaml"

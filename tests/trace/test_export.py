@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from asammdf import MDF
 
-import hil.export
+import hil.trace.files
 from hil.errors import TraceError
-from hil.trace import FLAG_EXTENDED, Trace
+from hil.trace import Trace
+from hil.wire.flags import FLAG_EXTENDED
 
 QUANTITIES = ("engine.speed_rpm", "sensor.boost_pressure_kpa", "exhaust.egt_c", "aero.drs_open")
 
@@ -137,7 +138,7 @@ def test_failed_mf4_save_reports_and_keeps_the_rest(trace, tmp_path, monkeypatch
 def test_atomic_output_removes_partial(tmp_path):
     target = tmp_path / "x.bin"
     with pytest.raises(RuntimeError):
-        with hil.export.atomic_output(target) as tmp:
+        with hil.trace.files.atomic_output(target) as tmp:
             tmp.write_bytes(b"half")
             raise RuntimeError
     assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hil.errors import TraceError
-from hil.trace import FLAG_ERROR, FLAG_FD, Trace, UnknownSignalError
+from hil.trace import Trace, UnknownSignalError
+from hil.wire.flags import FLAG_ERROR, FLAG_FD
 
 QUANTITIES = ("engine.speed_rpm", "sensor.boost_pressure_kpa", "exhaust.egt_c", "aero.drs_open")
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.config.units import UnitError, parse_time_ns
+from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, load_yaml
 from hil.errors import ConfigError
-from hil.units import UnitError, parse_time_ns
-from hil.yamlio import Loc, LocDict, check_keys, closest, error_at, load_yaml
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
             "plant", "bus", "step", "out_of_range", "signal_map", "preflight", "install")
@@ -23,7 +23,9 @@ CLOCKS = ("simulated", "wall")
 ECUS = ("local", "external")
 OUT_OF_RANGE = ("error", "saturate")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+#: The rig a scenario runs on when it names none (relative to the repository root).
+DEFAULT_RIG = "rigs/sil.yaml"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,22 @@ class RigConfig:
 
 
 def default_rig_path() -> Path:
-    return REPO_ROOT / "rigs" / "sil.yaml"
+    return REPO_ROOT / DEFAULT_RIG
+
+
+def resolve_rig_path(ref: str | Path | None, scenario_file: str | None = None) -> Path:
+    """A scenario's ``rig:`` is relative to the scenario's directory, the working
+    directory or the repository, in that order; none is the default rig."""
+    if ref is None:
+        return default_rig_path()
+    path = Path(ref)
+    if path.is_absolute() and path.exists():
+        return path
+    for base in ([Path(scenario_file).resolve().parent] if scenario_file else []) + [
+            Path.cwd(), REPO_ROOT]:
+        if (base / path).exists():
+            return (base / path).resolve()
+    return REPO_ROOT / path
 
 
 def _path(raw: LocDict, key: str, base: Path, *, required: bool) -> Path | None:

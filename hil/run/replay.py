@@ -30,12 +30,13 @@ import can
 import numpy as np
 import simpy
 
-from hil.clock import simulated_environment
-from hil.codec import Codec
-from hil.dbc import cycle_time_ns, load_dbc
-from hil.ecu import EcuRuntime, load_calibration, load_ecu_config
+from hil.bench.clock import simulated_environment
+from hil.config.rig import RigConfig
 from hil.errors import ConfigError, TraceError
-from hil.rig import RigConfig
+from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_calibration, load_ecu_config
+from hil.wire.codec import Codec
+from hil.wire.dbc import cycle_time_ns, load_dbc
 
 
 class _ReplayBus(can.BusABC):

@@ -11,22 +11,24 @@ wire it.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hil.bench.base import LoopBase
+from hil.bench.clock import NS_PER_S, simulated_environment
 from hil.bus import SimCanNetwork
-from hil.clock import NS_PER_S, simulated_environment
-from hil.codec import Codec
-from hil.dbc import load_dbc
-from hil.ecu import EcuRuntime, load_calibration, load_ecu_config
+from hil.config.registry import resolve
+from hil.config.rig import RigConfig, check_signal_map, load_rig
 from hil.errors import ConfigError
-from hil.nodes import BenchNode, PlantNode
-from hil.registry import resolve
-from hil.rig import RigConfig, check_signal_map, load_rig
+from hil.nodes import NODES
+from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_calibration, load_ecu_config
+from hil.nodes.operator import BenchNode
+from hil.nodes.plant import PlantNode
 from hil.trace import Trace
-
-NODES = ("PLANT", "ECU", "BENCH")
+from hil.wire.codec import Codec
+from hil.wire.dbc import load_dbc
 
 
 def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int = 0) -> Any:
@@ -36,33 +38,6 @@ def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int
         return build(name, overrides=dict(overrides or {}), seed=seed)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-
-
-class LoopBase:
-    """What every assembled bench offers a runner: time, events, step hooks.
-
-    Subclasses set ``env``, ``trace`` and ``plant_node``.
-    """
-
-    env: Any
-    trace: Any
-    plant_node: Any
-
-    @property
-    def now_ns(self) -> int:
-        return self.env.now
-
-    @property
-    def now(self) -> float:
-        return self.env.now / NS_PER_S
-
-    def event(self, kind: str, text: str) -> None:
-        if self.trace is not None:
-            self.trace.add_event(self.env.now, kind, text)
-
-    def on_step(self, hook: Callable[[int], None]) -> None:
-        """Call ``hook(now_ns)`` before every plant step (scenario steps, online checks)."""
-        self.plant_node.step_hooks.append(hook)
 
 
 class SilBench(LoopBase):

@@ -67,7 +67,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class ScenarioFile(pytest.File):
     def collect(self):
-        from hil.runner import load
+        from hil.run.runner import load
 
         scenario = load(self.path, rig=self.config.getoption("rig"))
         for tag in scenario.tags:
@@ -97,7 +97,7 @@ class ScenarioItem(pytest.Item):
         self.scenario = scenario
 
     def runtest(self) -> None:
-        from hil.runner import run_scenario
+        from hil.run.runner import run_scenario
 
         config = self.config
         formats_opt = config.getoption("hil_trace")
@@ -109,7 +109,7 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
         _allure(self.scenario, result)
         if result.status == "inconclusive":
-            # Never a silent pass: the rig could not resolve a timing bound (hil.preflight).
+            # Never a silent pass: the rig could not resolve a timing bound (hil.bench.preflight).
             pytest.skip("INCONCLUSIVE: " + result.failure_text().replace("\n", "; "))
         if not result.passed:
             raise ScenarioFailed(result)
@@ -171,8 +171,8 @@ def _allure(scenario: Any, result: Any) -> None:
 
 @pytest.fixture
 def hil(request: pytest.FixtureRequest):
-    """Python scenarios: SIL benches, YAML-style steps and expectations (hil.pyscenario)."""
-    from hil.pyscenario import PythonScenarios
+    """Python scenarios: SIL benches, YAML-style steps and expectations (hil.run.pyscenario)."""
+    from hil.run.pyscenario import PythonScenarios
 
     config = request.config
     report = Path(config.getoption("hil_report")) / "python"

@@ -15,14 +15,14 @@ is a 256-entry table (checked byte for byte against cantools in tests/codec).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import IntEnum
 from typing import Any
 
 from cantools.database.can import Message
 
-from hil.codec import MessageCodec
-from hil.dbc import counter_signal_name, crc_signal_name
 from hil.errors import DbcError
+from hil.wire.codec import MessageCodec
+from hil.wire.dbc import counter_signal_name, crc_signal_name
+from hil.wire.flags import RxStatus
 
 __all__ = [
     "RxStatus",
@@ -32,17 +32,6 @@ __all__ = [
     "E2ETx",
     "E2ERx",
 ]
-
-
-class RxStatus(IntEnum):
-    """Reception status of an E2E message, the value of ``<Msg>_RxStatus``."""
-
-    OK = 0
-    NEVER_RECEIVED = 1  # decided by the ECU runtime: no frame since start
-    TIMEOUT = 2         # decided by the ECU runtime: no frame for timeout_cycles x cycle
-    STALE = 3           # counter did not advance (frame repeated)
-    COUNTER_JUMP = 4    # counter advanced by more than max_delta_counter (frames lost)
-    CRC_ERROR = 5       # CRC mismatch (corrupted frame, wrong data id, bad length)
 
 
 #: Profile 2 counter values 0..14; 15 is never sent.

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from hil.dbc import cycle_time_ns, e2e_data_id
-from hil.e2e import E2ERx, RxStatus
-from hil.rig import RigConfig
+from hil.config.rig import RigConfig
+from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.scenario.expect import Verdict
 from hil.scenario.model import Budget, Eventually, Latency, Period
-from hil.units import UnitError, format_time_ns, parse_time_ns
+from hil.wire.dbc import cycle_time_ns, e2e_data_id
+from hil.wire.e2e import E2ERx, RxStatus
 
 PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
 
@@ -176,7 +176,7 @@ def _seconds(rig: RigConfig, key: str, default: str) -> float:
 def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: bool = True,
                   warmup_s: float = 0.3) -> PreflightReport:
     """Run the rig's plant node against the ECU on the wire for a moment and check it."""
-    from hil.wall import WallBench
+    from hil.bench.wall import WallBench
 
     listen = seconds if seconds is not None else _seconds(rig, "listen", "1.5 s")
     tolerance = float(rig.preflight.get("cycle_tolerance", 0.2))

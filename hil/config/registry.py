@@ -13,8 +13,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from hil.config.yamlio import closest
 from hil.errors import ConfigError
-from hil.yamlio import closest
 
 GROUPS = {
     "controllers": "ntec_hil.controllers",

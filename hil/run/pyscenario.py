@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
+from hil.config.rig import RigConfig, load_rig
 from hil.errors import ScenarioError
-from hil.rig import RigConfig, load_rig
 from hil.scenario.expect import Verdict, evaluate_all
 from hil.scenario.model import Scenario, loads_scenario
 
@@ -49,7 +49,7 @@ class PythonScenarios:
 
     def __init__(self, *, rig: str | Path | None = None, report_dir: Path | None = None,
                  name: str = "python_scenario", where: str | None = None) -> None:
-        from hil.runner import resolve_rig_path
+        from hil.config.rig import resolve_rig_path
 
         self._rig_path = resolve_rig_path(rig)
         self.report_dir = report_dir
@@ -64,8 +64,8 @@ class PythonScenarios:
               seed: int = 0, mode: str | None = None, initial: Mapping[str, float] | None = None,
               **mode_config: Any) -> Any:
         """A started SIL bench with the plant set up as a YAML header would set it."""
-        from hil.bench import SilBench
-        from hil.runner import prepare_plant
+        from hil.bench.sil import SilBench
+        from hil.scenario.player import prepare_plant
 
         rig_cfg = rig if isinstance(rig, RigConfig) else load_rig(rig or self._rig_path)
         bench = SilBench(rig_cfg, plant_params=plant, overrides=dict(params or {}),
@@ -83,7 +83,7 @@ class PythonScenarios:
         return bench
 
     def _load(self, doc: dict[str, Any], bench: Any) -> Scenario:
-        from hil.runner import vocabulary_for
+        from hil.run.runner import vocabulary_for
 
         vocab = vocabulary_for(bench.rig.path, None)
         text = yaml.safe_dump(doc, sort_keys=False)
@@ -94,7 +94,7 @@ class PythonScenarios:
 
     def step(self, bench: Any, spec: Mapping[str, Any]) -> None:
         """Apply one YAML-style step now: set, ramp, fault, clear, approve, reject."""
-        from hil.runner import _ScenarioDriver
+        from hil.scenario.player import ScenarioPlayer
 
         now = bench.now_ns
         doc = {"name": self.name, "description": "a scenario written in Python",
@@ -103,7 +103,7 @@ class PythonScenarios:
         scenario = self._load(doc, bench)
         driver = self._drivers.get(id(bench))
         if driver is None:
-            driver = self._drivers[id(bench)] = _ScenarioDriver(bench, scenario)
+            driver = self._drivers[id(bench)] = ScenarioPlayer(bench, scenario)
         driver.apply(scenario.steps[0])
         bench.event("step", scenario.steps[0].describe())
 

@@ -567,6 +567,6 @@ def _raw_to_scaled(conv: Any, raw: str) -> str:
 
 
 def _compile(source: str, fname: str, namespace: dict[str, Any], message: str) -> Any:
-    code = compile(source, f"<hil.codec {message}.{fname}>", "exec")
+    code = compile(source, f"<hil.wire.codec {message}.{fname}>", "exec")
     exec(code, namespace)  # noqa: S102 - source generated from DBC numbers, see module doc
     return namespace[fname]

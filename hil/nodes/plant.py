@@ -1,9 +1,9 @@
-"""Bench nodes on the bus: the plant node and the bench (operator) node.
+"""The plant node: the physics plant on the bus.
 
 A node only sees a ``can.BusABC``. Reception is pushed where the bus can push
 (the simulated bus calls back at the end of each frame, in simulated time) and
-polled by the wall clock otherwise: :func:`attach_receiver` probes the optional
-ability and falls back (STYLE.md 2).
+polled by the wall clock otherwise: :func:`hil.nodes.adapters.attach_receiver`
+probes the optional ability and falls back.
 
 The plant node steps the composite plant every rig step, publishes sensor
 quantities into DBC signals through the rig's signal map at the DBC cycle times
@@ -19,86 +19,13 @@ from typing import Any
 
 import can
 
-from hil.codec import Codec
-from hil.dbc import cycle_time_ns, e2e_data_id
-from hil.e2e import E2ERx, E2ETx
+from hil.config.rig import SignalLink
 from hil.errors import ConfigError
-from hil.rig import SignalLink
-
-
-def initial_value(sig: Any) -> float:
-    """A signal's value before anything was computed: its DBC initial value, inside its range."""
-    value = float(sig.initial if sig.initial is not None else 0) * (sig.scale or 1) + (
-        sig.offset or 0)
-    if sig.minimum is not None and value < sig.minimum:
-        value = float(sig.minimum)
-    if sig.maximum is not None and value > sig.maximum:
-        value = float(sig.maximum)
-    return value
-
-
-def attach_receiver(env: Any, bus: can.BusABC,
-                    on_data: Callable[[int, bytes], None]) -> None:
-    """Deliver every received frame to ``on_data(arbitration_id, data)``.
-
-    Pushed where the bus can push: raw frames (the simulated bus's
-    ``add_frame_callback``: no ``can.Message`` per frame), else python-can messages
-    through ``add_rx_callback``; polled by the wall clock otherwise (STYLE.md 2).
-    """
-    def handler(msg: can.Message) -> None:
-        on_data(msg.arbitration_id, msg.data)
-
-    add_frame = getattr(bus, "add_frame_callback", None)
-    if add_frame is not None:
-        try:
-            add_frame(on_data)
-            return
-        except NotImplementedError:
-            pass
-    add = getattr(bus, "add_rx_callback", None)
-    if add is not None:
-        try:
-            add(handler)
-            return
-        except NotImplementedError:
-            pass
-    add_poller = getattr(env, "add_poller", None)
-    if add_poller is None:
-        raise ConfigError(f"{type(bus).__name__} cannot push frames and the clock cannot poll "
-                          "it: real buses need the wall clock (clock: wall)")
-
-    advance = getattr(env, "advance_to_wall", None)
-
-    def poll(timeout: float) -> bool:
-        msg = bus.recv(timeout)
-        if msg is None:
-            return False
-        if advance is not None:
-            advance()  # handle the frame at its arrival time, not at the start of the wait
-        handler(msg)
-        # Drain what else is queued without blocking.
-        while (msg := bus.recv(0)) is not None:
-            handler(msg)
-        return True
-
-    add_poller(poll)
-
-
-def frame_sender(bus: can.BusABC) -> Callable[[int, bytes, bool], None]:
-    """``send(arbitration_id, data, is_extended_id)`` for classic data frames.
-
-    The bus's ``send_frame`` where it has one (the simulated bus: no ``can.Message`` per
-    frame on the hot path), else a ``can.Message`` through ``bus.send`` (STYLE.md 2).
-    """
-    send_frame = getattr(bus, "send_frame", None)
-    if send_frame is not None:
-        return send_frame
-
-    def send(arbitration_id: int, data: bytes, is_extended_id: bool = False) -> None:
-        bus.send(can.Message(arbitration_id=arbitration_id, data=data,
-                             is_extended_id=is_extended_id, check=False))
-
-    return send
+from hil.nodes.adapters import attach_receiver, frame_sender, initial_value
+from hil.wire.codec import Codec
+from hil.wire.dbc import cycle_time_ns, e2e_data_id
+from hil.wire.e2e import E2ERx, E2ETx
+from hil.wire.flags import USABLE
 
 
 class _Publication:
@@ -180,7 +107,7 @@ class PlantNode:
             return
         codec, e2e, links, values = entry
         # An actuator frame that fails its CRC is not applied: the last good command holds.
-        if e2e is not None and e2e.check(data) not in (0, 4):
+        if e2e is not None and e2e.check(data) not in USABLE:
             self.frames_rejected += 1
             return
         codec.decode_into(data, values)
@@ -228,62 +155,3 @@ class PlantNode:
             n += 1
             self.steps = n
             yield env.timeout(n * step_ns - env.now)
-
-
-class BenchNode:
-    """The operator's node: sends BenchCmd (emergency stop, approvals) and can watch the bus.
-
-    Scenario steps set ``commands``; the node sends them at the message's cycle
-    time, and momentary commands (approve, reject, reset) are cleared after
-    ``hold_cycles`` transmissions so the ECU sees one rising edge.
-    """
-
-    def __init__(self, env: Any, bus: can.BusABC, db: Any, codec: Codec, *,
-                 node: str = "BENCH", hold_cycles: int = 2) -> None:
-        self.env = env
-        self.bus = bus
-        self.node = node
-        self.hold_cycles = hold_cycles
-        self._msgs = []
-        self.commands: dict[str, float] = {}
-        self._momentary: dict[str, int] = {}
-        for message in db.messages:
-            if node not in message.senders:
-                continue
-            mc = codec.message(message.name)
-            e2e_id = e2e_data_id(message)
-            encode = E2ETx(mc, e2e_id).protect if e2e_id is not None else mc.encode
-            self._msgs.append((message, encode, cycle_time_ns(message) or 100_000_000))
-            for sig in message.signals:
-                self.commands[sig.name] = initial_value(sig)
-        self.frames_sent = 0
-
-    def start(self) -> None:
-        for i, (message, encode, cycle) in enumerate(self._msgs):
-            self.env.process(self._cyclic(message, encode, cycle,
-                                          offset=87_370_000 + i * 3_000_000))
-
-    def set(self, signal: str, value: float, *, momentary: bool = False) -> None:
-        if signal not in self.commands:
-            raise ConfigError(f"the bench node sends no signal {signal!r}")
-        self.commands[signal] = float(value)
-        if momentary:
-            self._momentary[signal] = self.hold_cycles
-
-    def _cyclic(self, message: Any, encode: Callable[[dict[str, float]], bytes], cycle: int,
-                offset: int):
-        env = self.env
-        send = frame_sender(self.bus)
-        yield env.timeout(offset % cycle)
-        start = env.now
-        n = 0
-        while True:
-            send(message.frame_id, encode(self.commands), message.is_extended_frame)
-            self.frames_sent += 1
-            for signal in list(self._momentary):
-                self._momentary[signal] -= 1
-                if self._momentary[signal] <= 0:
-                    del self._momentary[signal]
-                    self.commands[signal] = 0.0
-            n += 1
-            yield env.timeout(start + n * cycle - env.now)

@@ -14,7 +14,6 @@ receivers see it), as on the simulated bus.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,44 +22,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hil.errors import ConfigError, TraceError
+from hil.trace.files import atomic_output
 
 if TYPE_CHECKING:  # the trace imports this module lazily; no cycle at runtime
     import can
 
     from hil.trace.core import Trace
 
-__all__ = ["atomic_output", "partial_path", "export", "to_blf", "to_asc", "to_log",
+__all__ = ["export", "to_blf", "to_asc", "to_log",
            "to_mf4", "to_csv", "iter_can_messages"]
-
-PARTIAL = ".partial"
-
-
-def partial_path(final: Path) -> Path:
-    """``run.blf`` -> ``run.partial.blf`` (same directory, so the rename is atomic)."""
-    return final.with_name(f"{final.stem}{PARTIAL}{final.suffix}")
-
-
-@contextlib.contextmanager
-def atomic_output(final: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``final``; rename it to ``final`` on success,
-    remove it on any exception (the exception propagates)."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(final)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def iter_can_messages(trace: Trace) -> Iterator[can.Message]:
     """Every frame of the trace as a ``can.Message``, in order."""
     import can
 
-    from hil.trace.core import FLAG_ERROR, FLAG_EXTENDED, FLAG_FD, FLAG_RX
+    from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FD, FLAG_RX
     for view in trace.iter_frames():
         t_s = (view.t_end_ns / 1e9).tolist()
         ids = view.id.tolist()

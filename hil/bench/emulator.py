@@ -1,0 +1,136 @@
+"""The n.Tec ECU on a real bus, in wall-clock time: what ``hil ecu`` runs.
+
+The same ECU runtime as in SIL (controllers, tasks, E2E, supervision), paced by the wall
+clock, on any python-can bus; it records what it saw and sent and stops cleanly on
+SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import can
+import numpy as np
+
+from hil.bench.clock import NS_PER_S, WallClockEnvironment, realtime_measures
+from hil.bus.real import RecordingBus, open_bus
+from hil.config.rig import RigConfig
+from hil.errors import ConfigError
+from hil.nodes import NODES
+from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_calibration, load_ecu_config
+from hil.trace import Trace
+from hil.wire.codec import Codec
+from hil.wire.dbc import load_dbc
+from hil.wire.flags import FLAG_EXTENDED, FLAG_RX
+
+
+class EcuEmulator:
+    """``hil ecu``: the ECU runtime alone, in wall-clock time on the rig's bus.
+
+    The controllers and the runtime are the SIL ones, unchanged. ``stop()`` (from a
+    signal handler) ends the run at the next chunk boundary (at most ``chunk_s``).
+    """
+
+    def __init__(self, rig: RigConfig, *, calibration: str | Path | None = None,
+                 controller_options: Mapping[str, Any] | None = None, trace: bool = True,
+                 realtime: bool = True, cpu: int | None = None) -> None:
+        self.rig = rig
+        self.db = load_dbc(rig.dbc)
+        self.codec = Codec(self.db, out_of_range=rig.out_of_range)
+        if rig.ecu_config is None:
+            raise ConfigError(f"rig {rig.name}: hil ecu needs 'ecu_config' (the controllers "
+                              "to run)", file=str(rig.path))
+        self.config = load_ecu_config(rig.ecu_config, self.db)
+        cal = load_calibration(self.config, calibration if calibration is not None
+                               else rig.calibration)
+        self.env = WallClockEnvironment()
+        senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
+        # The ECU's trace is the ECU's view: frames at the time it handled them, so that
+        # `hil replay` of it reproduces what the runtime computed.
+        self.bus = RecordingBus(open_bus(rig), self.env, senders,
+                                own_echo=rig.bus.get("interface") == "udp_multicast",
+                                stamp="handling")
+        try:
+            self.trace = Trace(self.db, nodes=NODES) if trace else None
+            if self.trace is not None:
+                index = {name: i for i, name in enumerate(NODES)}
+
+                def observe(t_end: int, t_start: int, msg: can.Message, sender: str) -> None:
+                    flags = (FLAG_EXTENDED if msg.is_extended_id else 0) | (
+                        FLAG_RX if msg.is_rx else 0)
+                    self.trace.add_frame(t_end, t_start, msg.arbitration_id, msg.data,
+                                         index.get(sender, 255), flags)
+
+                self.bus.add_observer(observe)
+            self.ecu = EcuRuntime(self.env, self.bus, self.db, self.codec, self.config,
+                                  calibration=cal, options=controller_options)
+        except BaseException:
+            self.bus.shutdown()
+            raise
+        self._realtime = realtime
+        self._cpu = cpu
+        self._stop = False
+        self.realtime_policy = "not started"
+
+    def stop(self, *_args: Any) -> None:
+        self._stop = True
+
+    def run(self, seconds: float | None = None, *, chunk_s: float = 0.1) -> None:
+        """Run until ``seconds`` of wall time have passed or :meth:`stop` was called."""
+        end = math.inf if seconds is None else round(seconds * NS_PER_S)
+        chunk = round(chunk_s * NS_PER_S)
+        self.ecu.start()
+        with contextlib.ExitStack() as stack:
+            if self._realtime:
+                self.realtime_policy = stack.enter_context(
+                    realtime_measures(self.env, cpu=self._cpu))
+            else:
+                self.realtime_policy = self.env.realtime_policy = "no realtime measures (asked)"
+            self.env.reset_origin()
+            self.bus.sync_clock()
+            while not self._stop and self.env.now < end:
+                self.env.run(until=min(self.env.now + chunk, end))
+
+    def counters_text(self) -> str:
+        c = self.ecu.counters()
+        pacing = self.env.pacing_report()
+        lines = [f"hil ecu: {self.env.now / NS_PER_S:.2f} s, frames sent {c['frames_sent']}, "
+                 f"received {c['frames_received']} (bus: {self.bus.frames_received} in, "
+                 f"{self.bus.echoes_dropped} own echoes dropped)",
+                 f"  pacing: {pacing.as_text()}",
+                 "  rx errors: " + (", ".join(f"{k} {v}" for k, v in c["rx_errors"].items()
+                                              if v) or "none")]
+        for name, times in self.ecu.task_times().items():
+            runs = c["task_runs"].get(name, 0)
+            wd = c["watchdog_runs"].get(name)
+            if times.size:
+                p50, p99 = np.percentile(times, [50, 99])
+                budget = next(t.spec.exec_time_ns for t in self.ecu.tasks if t.spec.name == name)
+                lines.append(f"  task {name}: {runs} runs"
+                             + (f" ({wd} by watchdog)" if wd is not None else "")
+                             + f", exec p50 {p50 / 1e3:.1f} us, p99 {p99 / 1e3:.1f} us, "
+                             f"max {times.max() / 1e3:.1f} us (budget {budget / 1e3:g} us)")
+            else:
+                lines.append(f"  task {name}: no runs")
+        return "\n".join(lines)
+
+    def close(self, trace_dir: str | Path | None = None,
+              formats: tuple[str, ...] = ("blf",)) -> list[Path]:
+        """Flush the trace (written in ``formats`` under ``trace_dir``) and release the bus."""
+        written: list[Path] = []
+        try:
+            if self.trace is not None:
+                self.trace.close()
+                if trace_dir is not None:
+                    out = Path(trace_dir)
+                    out.mkdir(parents=True, exist_ok=True)
+                    for fmt in formats:
+                        written.append(getattr(self.trace, f"to_{fmt}")(out / f"ecu.{fmt}"))
+        finally:
+            self.bus.shutdown()
+        return written

@@ -1,0 +1,271 @@
+"""Plays a scenario's steps on a bench and watches the bus for ``wait_until`` conditions.
+
+The player is written against the bench's interface only (time, events, plant inputs,
+faults), so the same steps run on the SIL bench and on a wall-clock bench.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hil.config.units import format_time_ns
+from hil.errors import ConfigError, HilError, ScenarioError
+from hil.scenario.model import Fault, Scenario, Step
+
+#: The plant's sensor fault parameters, by the scenario language's names.
+_SENSOR_PARAM_NAMES = {"value": "value", "offset": "value", "rate": "rate_per_s",
+                       "sigma": "std", "period_ns": "period_s", "duty": "duty"}
+#: Which bit a corruption flips, by the scenario language's field name.
+_CORRUPT_FIELD = {"crc": {"byte": 0, "bit": 0}, "counter": {"byte": 1, "bit": 0}}
+
+
+class ScenarioAbort(HilError):
+    """A step could not complete (a wait_until timed out); the run stops there."""
+
+
+@dataclass
+class StepRecord:
+    index: int
+    description: str
+    t_ns: int | None
+    status: str                       # done | timeout | not reached
+    where: tuple[str, int, int] | None = None
+
+
+# -- running --------------------------------------------------------------------------------
+
+class _OnlineValues(Mapping[str, float]):
+    """Latest values for conditions checked during the run: bus signals and plant outputs."""
+
+    def __init__(self, bus_values: dict[str, float], plant_outputs: Mapping[str, float]) -> None:
+        self._bus = bus_values
+        self._plant = plant_outputs
+
+    def __getitem__(self, name: str) -> float:
+        if name in self._bus:
+            return self._bus[name]
+        if name in self._plant:
+            return self._plant[name]
+        return math.nan
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._bus
+        yield from self._plant
+
+    def __len__(self) -> int:
+        return len(self._bus) + len(self._plant)
+
+
+class _Monitor:
+    """Decodes every frame on the bus into the latest values (only for wait_until steps)."""
+
+    def __init__(self, bench: Any) -> None:
+        self.values: dict[str, float] = {}
+        self._codec = bench.codec
+        self._names: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
+        for message in bench.db.messages:
+            # (decoder, [(signal, "Message.signal")]): plain and qualified names.
+            self._names[message.frame_id] = (
+                self._codec.message(message.frame_id).decode_into,
+                [(s.name, f"{message.name}.{s.name}") for s in message.signals])
+        # Raw frames where the network offers them (the simulated bus: no can.Message
+        # per frame), Messages otherwise.
+        add_frame_observer = getattr(bench.network, "add_frame_observer", None)
+        if add_frame_observer is not None:
+            from hil.wire.flags import FLAG_ERROR
+
+            self._error_flag = FLAG_ERROR
+            add_frame_observer(self._observe_frame)
+        else:
+            bench.network.add_observer(self._observe)
+
+    def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str) -> None:
+        if getattr(msg, "is_error_frame", False):
+            return
+        self._update(msg.arbitration_id, bytes(msg.data))
+
+    def _observe_frame(self, t_end_ns: int, t_start_ns: int, arbitration_id: int, data: bytes,
+                       sender: str, flags: int) -> None:
+        if not flags & self._error_flag:
+            self._update(arbitration_id, data)
+
+    def _update(self, arbitration_id: int, data: bytes) -> None:
+        entry = self._names.get(arbitration_id)
+        if entry is None:
+            return
+        decode_into, qualified = entry
+        values = self.values
+        decode_into(data, values)
+        for sig, name in qualified:
+            values[name] = values[sig]
+
+
+class ScenarioPlayer:
+    """Plays the steps of a scenario on a bench, in simulated time."""
+
+    def __init__(self, bench: Any, scenario: Scenario) -> None:
+        self.bench = bench
+        self.scenario = scenario
+        self.records = [StepRecord(s.index, s.describe(), None, "not reached", s.where)
+                        for s in scenario.steps]
+        self.error: str | None = None
+        self._bus_faults: list[tuple[Fault, Any]] = []
+        self._frame_ids = {m.name: m.frame_id for m in bench.db.messages}
+        self._online: _OnlineValues | None = None
+        if any(s.wait_until is not None for s in scenario.steps):
+            monitor = _Monitor(bench)
+            self._online = _OnlineValues(monitor.values, bench.plant.outputs)
+
+    def process(self):
+        env = self.bench.env
+        for step, record in zip(self.scenario.steps, self.records, strict=True):
+            if step.at_ns is not None:
+                if step.at_ns > env.now:
+                    yield env.timeout(step.at_ns - env.now)
+            else:
+                deadline = env.now + (step.timeout_ns or 0)
+                while not self._holds(step):
+                    if env.now >= deadline:
+                        record.t_ns = env.now
+                        record.status = "timeout"
+                        where = ":".join(map(str, step.where)) + ": " if step.where else ""
+                        self.error = (f"{where}wait_until {step.wait_until} did not hold within "
+                                      f"{format_time_ns(step.timeout_ns or 0)} "
+                                      f"(gave up at t={env.now / 1e9:.4f} s)")
+                        self.bench.event("timeout", self.error)
+                        raise ScenarioAbort(self.error)
+                    yield env.timeout(1_000_000)
+            self.apply(step)
+            record.t_ns = env.now
+            record.status = "done"
+            self.bench.event("step", step.describe())
+
+    def _holds(self, step: Step) -> bool:
+        assert self._online is not None and step.wait_until is not None
+        try:
+            return bool(step.wait_until.truth(self._online))
+        except (TypeError, ValueError):
+            return False
+
+    # -- actions -------------------------------------------------------------------------
+
+    def apply(self, step: Step) -> None:
+        if step.clear is not None:
+            self._clear(step.clear.kind, step.clear.target)
+        if step.fault is not None:
+            self._inject(step.fault)
+        for name, value in step.set.items():
+            self._set(name, value)
+        for name, ramp in step.ramp.items():
+            self.bench.env.process(self._ramp(name, ramp.to, ramp.over_ns))
+        if step.approve:
+            self.bench.bench.set("AiTunerApprove", 1, momentary=True)
+        if step.reject:
+            self.bench.bench.set("AiTunerReject", 1, momentary=True)
+
+    def _set(self, name: str, value: float) -> None:
+        plant = self.bench.plant
+        if name in plant.inputs:
+            plant.inputs[name] = float(value)
+        elif name in self.bench.bench.commands:
+            self.bench.bench.set(name, value)
+        else:
+            short = name.split(".", 1)[-1]
+            if short in self.bench.bench.commands:
+                self.bench.bench.set(short, value)
+            else:
+                raise ConfigError(f"cannot set {name!r}: neither a plant input nor a bench signal")
+
+    def _ramp(self, name: str, to: float, over_ns: int):
+        env = self.bench.env
+        inputs = self.bench.plant.inputs
+        start_value = float(inputs[name])
+        t0 = env.now
+        step = 1_000_000
+        while env.now - t0 < over_ns:
+            yield env.timeout(step)
+            frac = min((env.now - t0) / over_ns, 1.0)
+            inputs[name] = start_value + (to - start_value) * frac
+
+    def _inject(self, fault: Fault) -> None:
+        bench = self.bench
+        params = dict(fault.params)
+        duration = params.pop("duration_ns", None)
+        if fault.kind == "part":
+            bench.plant.inject_fault(fault.target, fault.mode, **params)
+        elif fault.kind == "sensor":
+            mapped = {}
+            for key, value in params.items():
+                name = _SENSOR_PARAM_NAMES.get(key, key)
+                mapped[name] = value / 1e9 if key.endswith("_ns") else value
+            bench.plant.inject_fault(fault.target, fault.mode, **mapped)
+        else:
+            handle = bench.network.inject_fault(fault.mode, **self._bus_params(fault, params))
+            self._bus_faults.append((fault, handle))
+        bench.event("fault", f"{fault.kind} fault {fault.target or ''} {fault.mode}".strip())
+        if duration:
+            ev = bench.env.timeout(duration)
+            ev.callbacks.append(lambda _e, f=fault: self._clear(f.kind, f.target))
+
+    def _bus_params(self, fault: Fault, params: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if fault.mode == "bus_off":
+            out["node"] = fault.target
+            return out
+        if fault.target is not None:
+            out["message_id"] = self._frame_ids[fault.target]
+        if "count" in params:
+            out["count"] = int(params["count"])
+        if fault.mode == "delay":
+            out["delay_ns"] = int(params["by_ns"])
+        if fault.mode == "corrupt":
+            where = params.get("field", "crc")
+            if where == "data":
+                length = next(m.length for m in self.bench.db.messages
+                              if m.name == fault.target)
+                out.update(byte=length - 1, bit=0)
+            else:
+                out.update(_CORRUPT_FIELD[where])
+        return out
+
+    def _clear(self, kind: str, target: str | None) -> None:
+        bench = self.bench
+        if kind in ("part", "sensor"):
+            bench.plant.clear_fault(target)
+        if kind in ("bus", "all"):
+            keep = []
+            for fault, handle in self._bus_faults:
+                if kind == "all" or target is None or fault.target == target:
+                    bench.network.clear_fault(handle)
+                else:
+                    keep.append((fault, handle))
+            self._bus_faults = keep
+        if kind == "all":
+            for target_name in list(getattr(bench.plant, "active_faults", dict)()):
+                bench.plant.clear_fault(target_name)
+        bench.event("clear", f"clear {kind} {target or ''}".strip())
+
+
+def prepare_plant(plant: Any, scenario: Scenario) -> None:
+    """Mode and initial conditions of the scenario, before the first step."""
+    if scenario.mode:
+        try:
+            plant.set_driver_mode(scenario.mode, **dict(scenario.mode_config))
+        except ValueError as exc:
+            raise ScenarioError(f"mode {scenario.mode}: {exc}", file=scenario.file,
+                                line=scenario.where[1] if scenario.where else None) from None
+    state = {}
+    for name, value in scenario.initial.items():
+        if name in plant.inputs:
+            plant.inputs[name] = float(value)
+        else:
+            state[name] = float(value)
+    if state:
+        try:
+            plant.set_state(**state)
+        except ValueError as exc:
+            raise ScenarioError(f"initial: {exc}", file=scenario.file,
+                                line=scenario.where[1] if scenario.where else None) from None
