@@ -1,7 +1,7 @@
 """The scenario suite is part of the test gate: every scenario in scenarios/ must pass.
 
 `hil run scenarios/` is the main job; this runs the same scenarios through the same
-runner so CI catches a change that breaks one. The negative tests (tests/negative/)
+runner so CI catches a change that breaks one. The negative tests (tests/integration/negative/)
 prove the expectations bite.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from hil.run.pytest_plugin import looks_like_scenario
 from hil.run.runner import load, run_scenario
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 SCENARIOS = sorted(p for p in (REPO / "scenarios").rglob("*.yaml") if looks_like_scenario(p))

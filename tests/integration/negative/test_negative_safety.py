@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hil.run.runner import load, run_scenario
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parents[3]
 OVERBOOST = REPO / "scenarios" / "safety" / "overboost_wastegate_stuck.yaml"
 KNOCK = REPO / "scenarios" / "safety" / "knock_retard.yaml"
 LAMBDA = REPO / "scenarios" / "lambda" / "lambda_closed_loop.yaml"

@@ -21,7 +21,7 @@ class DrsIgnoresBrake(AeroController):
         return super().step(blind, now)
 
 
-# -- safety and lambda (tests/negative/test_negative_safety.py) -------------------------
+# -- safety and lambda (tests/integration/negative/test_negative_safety.py) -------------------------
 
 from controllers.lambda_control import LambdaController  # noqa: E402
 from controllers.safety import SafetyFast  # noqa: E402

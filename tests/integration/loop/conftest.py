@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))  # so ecu.yaml can name "doubles:DoubleGovernor"
 
 ECU_YAML = """\

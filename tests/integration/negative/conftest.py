@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))  # so the ECU configuration can name "defective:Class"
 
 

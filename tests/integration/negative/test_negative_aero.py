@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hil.run.runner import load, run_scenario
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parents[3]
 DRS = REPO / "scenarios" / "aero" / "drs_straight_and_braking.yaml"
 
 
