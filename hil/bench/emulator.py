@@ -93,6 +93,8 @@ class EcuEmulator:
                 self.realtime_policy = self.env.realtime_policy = "no realtime measures (asked)"
             self.env.reset_origin()
             self.bus.sync_clock()
+            if self.trace is not None:
+                self.trace.start_time_s = self.bus.origin_unix_s
             while not self._stop and self.env.now < end:
                 self.env.run(until=min(self.env.now + chunk, end))
 

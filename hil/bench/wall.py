@@ -147,6 +147,8 @@ class WallBench(LoopBase):
             self.realtime_policy = self.env.realtime_policy = "no realtime measures (asked)"
         self.env.reset_origin()
         self.bus.sync_clock()
+        if self.trace is not None:
+            self.trace.start_time_s = self.bus.origin_unix_s
 
     def run_until(self, t_ns: int) -> None:
         """Run the loop until bench time ``t_ns`` — in wall-clock time."""

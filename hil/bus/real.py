@@ -101,6 +101,11 @@ class RecordingBus(can.BusABC):
         """Map interface timestamps (epoch seconds) onto the bench clock (ns since origin)."""
         self._offset_s = time.time() - self.env.wall_now_ns() / NS_PER_S
 
+    @property
+    def origin_unix_s(self) -> float:
+        """Unix time of the bench clock's t=0 (since the last :meth:`sync_clock`)."""
+        return self._offset_s
+
     def add_observer(self, fn: Callable[..., None]) -> None:
         self._observers.append(fn)
 

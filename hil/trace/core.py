@@ -174,6 +174,9 @@ class Trace:
         self._sample_dtype = np.dtype([("t", "<i8"), ("v", "<f8", (len(self.quantities),))])
         self._closed = False
         self._saved = False
+        #: Wall-clock time (Unix seconds) of t=0: set by wall-clock benches, 0.0 in
+        #: simulated time. Exports stamp frames with it (BLF/ASC headers, MF4 start).
+        self.start_time_s = 0.0
         self._decoded: dict[str, tuple[int, dict[str, Series]]] = {}
         self._decoders: dict[str, MessageDecoder] = {}
         if self._spool is not None:
@@ -379,6 +382,7 @@ class Trace:
             "n_samples": self._stimes.n, "sample_blocks": list(self._svalues.sizes),
             "events": [list(e) for e in self._events], "end_ns": self.end_ns,
             "bytes_per_frame": self._frames.nbytes_per_row(),
+            "start_time_s": self.start_time_s,
         }
 
     def _write_meta(self, directory: Path) -> None:
@@ -460,6 +464,7 @@ class Trace:
         self._pack = struct.Struct(f"<q{len(self.quantities)}d").pack
         self._closed = True
         self._saved = True
+        self.start_time_s = float(meta.get("start_time_s", 0.0))
         self._decoded = {}
         self._decoders = {}
         self._frames = Table(_FRAME_SPEC, directory=path, prefix="frames.",
@@ -492,6 +497,12 @@ class Trace:
     @property
     def n_frames(self) -> int:
         return self._frames.n + len(self._fbuf)
+
+    @property
+    def n_fd(self) -> int:
+        """Frames with more than 8 payload bytes (CAN FD)."""
+        self.flush()
+        return self._fd.n
 
     @property
     def n_samples(self) -> int:

@@ -9,7 +9,19 @@ any exception, ``KeyboardInterrupt`` included, the partial file is removed.
 
 Frames are streamed to the CAN writers a bounded chunk at a time, so an export of a
 spooled long run does not load it into memory. A frame's timestamp is its end time (when
-receivers see it), as on the simulated bus.
+receivers see it), as on the simulated bus, plus the run's start time
+(:attr:`Trace.start_time_s`): the wall-clock time of t=0 for wall-clock runs, so a BLF
+header says when the run happened, and 0 (simulated time from 1970-01-01) in SIL.
+
+One bus, one channel number in every format: python-can channel 0, which the Vector
+formats count from one (BLF and ASC show channel 1, MF4 ``CAN_DataFrame.BusChannel`` 1,
+CANape's and asammdf's ``CAN1``) and candump names ``can0``.
+
+MF4 holds the raw frames as ASAM MDF bus logging (a ``CAN_DataFrame`` channel group with
+the bus-event flag and a CAN acquisition source, as python-can's ``MF4Writer`` writes it),
+so asammdf's ``extract_bus_logging`` and CANape re-decode them with any DBC, alongside the
+decoded signals (integer types for flags, value tables and integer signals) and the plant
+quantities; it is compressed (asammdf's transposition + deflate) by default.
 """
 
 from __future__ import annotations
@@ -23,6 +35,11 @@ import numpy as np
 
 from hil.errors import ConfigError, TraceError
 from hil.trace.files import atomic_output
+
+#: python-can's channel of the bench's one bus (0-based; BLF/ASC/MF4 show 1, candump can0).
+CHANNEL = 0
+#: asammdf compression of MF4 exports: 2 = transposition + deflate (smallest files).
+MF4_COMPRESSION = 2
 
 if TYPE_CHECKING:  # the trace imports this module lazily; no cycle at runtime
     import can
@@ -38,8 +55,9 @@ def iter_can_messages(trace: Trace) -> Iterator[can.Message]:
     import can
 
     from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FD, FLAG_RX
+    start = trace.start_time_s
     for view in trace.iter_frames():
-        t_s = (view.t_end_ns / 1e9).tolist()
+        t_s = (view.t_end_ns / 1e9 + start).tolist()
         ids = view.id.tolist()
         dlcs = view.dlc.tolist()
         flags = view.flags.tolist()
@@ -49,7 +67,7 @@ def iter_can_messages(trace: Trace) -> Iterator[can.Message]:
                 timestamp=t_s[i], arbitration_id=ids[i], is_extended_id=bool(fl & FLAG_EXTENDED),
                 is_error_frame=bool(fl & FLAG_ERROR), is_fd=bool(fl & FLAG_FD),
                 is_rx=bool(fl & FLAG_RX), dlc=dlcs[i], data=data[i, :dlcs[i]].tobytes(),
-                channel=1, check=False,
+                channel=CHANNEL, check=False,
             )
 
 
@@ -68,19 +86,19 @@ def _write_can(trace: Trace, path: str | os.PathLike[str], make_writer) -> Path:
 def to_blf(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """Vector BLF through ``can.BLFWriter``."""
     import can
-    return _write_can(trace, path, lambda tmp: can.BLFWriter(tmp, channel=1))
+    return _write_can(trace, path, lambda tmp: can.BLFWriter(tmp, channel=CHANNEL + 1))
 
 
 def to_asc(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """Vector ASC through ``can.ASCWriter``."""
     import can
-    return _write_can(trace, path, lambda tmp: can.ASCWriter(tmp, channel=1))
+    return _write_can(trace, path, lambda tmp: can.ASCWriter(tmp, channel=CHANNEL + 1))
 
 
 def to_log(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """candump ``-l`` log through ``can.CanutilsLogWriter``."""
     import can
-    return _write_can(trace, path, lambda tmp: can.CanutilsLogWriter(tmp, channel="can0"))
+    return _write_can(trace, path, lambda tmp: can.CanutilsLogWriter(tmp, channel=f"can{CHANNEL}"))
 
 
 def _value_table(choices) -> dict[str, object] | None:
@@ -95,18 +113,116 @@ def _value_table(choices) -> dict[str, object] | None:
     return conv
 
 
-def to_mf4(trace: Trace, path: str | os.PathLike[str]) -> Path:
-    """MF4 through asammdf: one channel group per DBC message that has frames (decoded
-    physical signals, DBC units, value tables as text conversions), one ``plant`` group
-    with every plant quantity (unit from its name suffix)."""
+def signal_dtype(sig) -> np.dtype:
+    """The numpy type of a DBC signal's physical values: the smallest integer type that
+    holds every value of an integer signal (a flag, a value table, a counter: integer
+    scale and offset, not a float), float64 otherwise."""
+    scale, offset = sig.scale or 1, sig.offset or 0
+    if sig.is_float or scale != int(scale) or offset != int(offset):
+        return np.dtype(np.float64)
+    if sig.is_signed:
+        raw = (-(1 << (sig.length - 1)), (1 << (sig.length - 1)) - 1)
+    else:
+        raw = (0, (1 << sig.length) - 1)
+    ends = sorted(int(r * scale + offset) for r in raw)
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        if info.min <= ends[0] and ends[1] <= info.max:
+            return np.dtype(dtype)
+    return np.dtype(np.float64)
+
+
+def _typed(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "f" or not values.size:
+        return values.astype(dtype, copy=False)
+    if not np.isfinite(values).all():  # a truncated frame: keep the float NaN
+        return values
+    return values.astype(dtype)
+
+
+def _bus_frames(view, width: int, dtype: np.dtype) -> np.ndarray:
+    """One chunk of frames as ASAM MDF CAN_DataFrame records (python-can's MF4Writer
+    layout, vectorised)."""
+    from hil.wire.flags import FLAG_EXTENDED, FLAG_FD, FLAG_RX
+
+    n = len(view)
+    rec = np.zeros(n, dtype=dtype)
+    flags = view.flags
+    rec["CAN_DataFrame.BusChannel"] = CHANNEL + 1
+    rec["CAN_DataFrame.ID"] = view.id
+    rec["CAN_DataFrame.IDE"] = (flags & FLAG_EXTENDED) != 0
+    length = view.dlc
+    fd = (flags & FLAG_FD) != 0
+    if fd.any():
+        import can.util
+
+        dlc = np.array([can.util.len2dlc(int(x)) for x in length], dtype=np.uint8)
+        rec["CAN_DataFrame.DLC"] = np.where(fd, dlc, length)
+    else:
+        rec["CAN_DataFrame.DLC"] = length
+    rec["CAN_DataFrame.DataLength"] = length
+    rec["CAN_DataFrame.DataBytes"] = view.data[:, :width]
+    rec["CAN_DataFrame.Dir"] = (flags & FLAG_RX) == 0  # 0 Rx, 1 Tx (as MF4Writer)
+    rec["CAN_DataFrame.EDL"] = fd
+    return rec
+
+
+def _append_bus_logging(mdf, trace: Trace) -> None:
+    """The trace's data frames as one CAN bus-logging channel group, chunk by chunk."""
+    from asammdf import Signal
+    from asammdf.blocks.source_utils import Source
+
+    from hil.wire.flags import FLAG_ERROR
+
+    width = 64 if trace.n_fd else 8
+    dtype = np.dtype([
+        ("CAN_DataFrame.BusChannel", "<u1"), ("CAN_DataFrame.ID", "<u4"),
+        ("CAN_DataFrame.IDE", "<u1"), ("CAN_DataFrame.DLC", "<u1"),
+        ("CAN_DataFrame.DataLength", "<u1"), ("CAN_DataFrame.DataBytes", f"({width},)u1"),
+        ("CAN_DataFrame.Dir", "<u1"), ("CAN_DataFrame.EDL", "<u1"),
+        ("CAN_DataFrame.BRS", "<u1"), ("CAN_DataFrame.ESI", "<u1"),
+    ])
+    source = Source(name="CAN", path="CAN", comment="n.Tec HIL bench bus",
+                    source_type=Source.SOURCE_BUS, bus_type=Source.BUS_TYPE_CAN)
+    index = None
+    for view in trace.iter_frames():
+        keep = (view.flags & FLAG_ERROR) == 0
+        if not keep.all():
+            view = type(view)(*(getattr(view, f)[keep] for f in (
+                "t_end_ns", "t_start_ns", "id", "dlc", "data", "sender", "flags")))
+        if not len(view):
+            continue
+        t_s = view.t_end_ns / 1e9
+        rec = _bus_frames(view, width, dtype)
+        if index is None:
+            mdf.append(Signal(samples=rec, timestamps=t_s, name="CAN_DataFrame",
+                              source=source, comment="raw CAN frames (ASAM MDF bus logging)"),
+                       acq_name="CAN1", acq_source=source,
+                       comment="CAN bus logging: every data frame of the run")
+            index = len(mdf.groups) - 1
+        else:
+            mdf.extend(index, [(t_s, None), (rec, None)])
+
+
+def to_mf4(trace: Trace, path: str | os.PathLike[str], *,
+           compression: int = MF4_COMPRESSION) -> Path:
+    """MF4 through asammdf: the raw frames as CAN bus logging (``CAN_DataFrame``), one
+    channel group per DBC message that has frames (decoded physical signals in their
+    numpy type, DBC units, value tables as text conversions), one ``plant`` group with
+    every plant quantity (unit from its name suffix). ``compression``: asammdf's (0 none,
+    1 deflate, 2 transposition + deflate)."""
     try:
         from asammdf import MDF, Signal
     except ImportError as exc:  # STYLE.md: optional heavy dependency, informative error
         raise TraceError(f"MF4 export needs asammdf: {exc}") from None
+    from datetime import UTC, datetime
+
     from hil.trace.core import quantity_unit
     final = Path(path)
     mdf = MDF(version="4.10")
     try:
+        mdf.header.start_time = datetime.fromtimestamp(trace.start_time_s, tz=UTC)
+        _append_bus_logging(mdf, trace)
         for msg in trace.db.messages:
             decoded = trace.decoded(msg)
             if not decoded or not len(next(iter(decoded.values()))):
@@ -116,7 +232,8 @@ def to_mf4(trace: Trace, path: str | os.PathLike[str]) -> Path:
                 s = decoded[sig.name]
                 if not len(s):
                     continue
-                signals.append(Signal(samples=s.values, timestamps=s.t_s, name=sig.name,
+                signals.append(Signal(samples=_typed(s.values, signal_dtype(sig)),
+                                      timestamps=s.t_s, name=sig.name,
                                       unit=sig.unit or "", comment=sig.comment or "",
                                       conversion=_value_table(sig.choices)))
             # Signals of one group share the time base; a multiplexed or truncated
@@ -143,7 +260,7 @@ def to_mf4(trace: Trace, path: str | os.PathLike[str]) -> Path:
                     mdf.extend(index, [(t_s, None)] + [(np.array(block[q]), None)
                                                        for q in range(len(trace.quantities))])
         with atomic_output(final) as tmp:
-            written = Path(mdf.save(tmp, overwrite=True))
+            written = Path(mdf.save(tmp, overwrite=True, compression=compression))
             if written != tmp:
                 raise TraceError(f"asammdf wrote {written} instead of {tmp}")
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import can
 import numpy as np
@@ -147,3 +148,75 @@ def test_atomic_output_removes_partial(tmp_path):
 def test_unknown_format_names_closest(trace, tmp_path):
     with pytest.raises(ValueError, match="'mf4'"):
         trace.save(tmp_path, formats=("mdf4",))
+
+
+def test_mf4_carries_the_raw_frames_as_bus_logging(trace, tmp_path):
+    """asammdf re-decodes the MF4's CAN_DataFrame group with the DBC: the same samples as
+    the BLF, frame for frame; python-can's MF4Reader reads the frames back too."""
+    path = trace.to_mf4(tmp_path / "run.mf4")
+    blf = [m for m in can.BLFReader(str(trace.to_blf(tmp_path / "run.blf")))
+           if m.arbitration_id == trace.db.get_message_by_name("PlantFast").frame_id]
+    dbc = str(Path(__file__).resolve().parents[2] / "dbc" / "ntec5.dbc")
+    with MDF(path) as mdf:
+        extracted = mdf.extract_bus_logging({"CAN": [(dbc, 0)]})
+        names = [n for n in extracted.channels_db if n.endswith("EngineSpeed")]
+        assert names, sorted(extracted.channels_db)[:20]
+        speed = extracted.get(names[0])
+        assert len(speed.samples) == len(blf) == len(trace.signal("EngineSpeed"))
+        np.testing.assert_array_equal(speed.samples, trace.signal("EngineSpeed").values)
+        extracted.close()
+    frames = list(can.MF4Reader(str(path)))
+    assert len(frames) == trace.n_frames
+    assert [(m.arbitration_id, bytes(m.data)) for m in frames] == \
+        [(i, d) for _, i, d in _expected(trace)]
+
+
+def test_mf4_types_flags_and_value_tables_as_integers_and_compresses(trace, tmp_path):
+    small = trace.to_mf4(tmp_path / "run.mf4")
+    big = hil.trace.export.to_mf4(trace, tmp_path / "plain.mf4", compression=0)
+    assert small.stat().st_size < big.stat().st_size
+    with MDF(small) as mdf:
+        assert mdf.get("FuelCut").samples.dtype == np.uint8          # a 1-bit flag
+        assert mdf.get("EngineMode", raw=True).samples.dtype.kind in "ui"  # a value table
+        assert mdf.get("FuelMass").samples.dtype == np.float64       # a scaled signal
+        np.testing.assert_array_equal(mdf.get("FuelCut").samples,
+                                      trace.signal("FuelCut").values)
+
+
+def test_one_channel_number_in_every_format(trace, tmp_path):
+    """python-can channel 0: BLF and ASC count it as 1 (and read it back as 0), candump
+    names it can0, MF4 bus logging stores BusChannel 1 (CANape's CAN1)."""
+    blf = next(iter(can.BLFReader(str(trace.to_blf(tmp_path / "r.blf")))))
+    asc_path = trace.to_asc(tmp_path / "r.asc")
+    asc = next(iter(can.ASCReader(str(asc_path))))
+    assert blf.channel == asc.channel == 0
+    first = next(line for line in asc_path.read_text().splitlines()
+                 if " Rx " in line or " Tx " in line)
+    assert first.split()[1] == "1"
+    log_line = trace.to_log(tmp_path / "r.log").read_text().splitlines()[0]
+    assert log_line.split()[1] == "can0"
+    with MDF(trace.to_mf4(tmp_path / "r.mf4")) as mdf:
+        assert set(mdf.get("CAN_DataFrame.BusChannel").samples.tolist()) == {1}
+
+
+def test_exports_carry_the_runs_start_time(trace, tmp_path):
+    """A wall-clock run sets start_time_s (Unix time of t=0): BLF, ASC, candump log and
+    MF4 say when the run happened; times within the run are unchanged."""
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC).timestamp()
+    trace.start_time_s = start
+    first_t = _expected(trace)[0][0]
+    blf_path = trace.to_blf(tmp_path / "r.blf")
+    reader = can.BLFReader(str(blf_path))
+    assert abs(reader.start_timestamp - (start + first_t)) < 1e-3
+    assert abs(next(iter(reader)).timestamp - (start + first_t)) < 1e-6
+    asc = next(iter(can.ASCReader(str(trace.to_asc(tmp_path / "r.asc")),
+                                  relative_timestamp=False)))
+    assert abs(asc.timestamp - (start + first_t)) < 1e-3
+    log = next(iter(can.CanutilsLogReader(str(trace.to_log(tmp_path / "r.log")))))
+    assert abs(log.timestamp - (start + first_t)) < 1e-5
+    with MDF(trace.to_mf4(tmp_path / "r.mf4")) as mdf:
+        assert abs(mdf.header.start_time.timestamp() - start) < 1e-3
+        np.testing.assert_allclose(mdf.get("EngineSpeed").timestamps,
+                                   trace.signal("EngineSpeed").t_s)
