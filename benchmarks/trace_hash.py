@@ -13,22 +13,10 @@ the same plant trajectory to the last bit.
 from __future__ import annotations
 
 import argparse
-import hashlib
-from typing import Any
 
 from _workloads import build_bench, load_workload
 
-
-def trace_digest(trace: Any) -> tuple[str, int, int]:
-    h = hashlib.sha256()
-    for view in trace.iter_frames():
-        for column in (view.t_end_ns, view.t_start_ns, view.id, view.dlc, view.data,
-                       view.sender, view.flags):
-            h.update(column.tobytes())
-    for t_ns, block in trace.iter_samples():
-        h.update(t_ns.tobytes())
-        h.update(block.tobytes())
-    return h.hexdigest()[:16], trace.n_frames, trace.n_samples
+from hil.trace.digest import trace_digest
 
 
 def main() -> None:

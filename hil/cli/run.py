@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", default="blf,mf4",
                         help="trace formats per scenario (blf, asc, mf4, csv, log, none)")
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    parser.add_argument("--margins", nargs="?", type=int, const=10, default=0, metavar="N",
+                        help="list the N smallest robustness margins of the suite after the "
+                        "run (default 10; docs/search.md explains margins)")
     parser.add_argument("-q", "--quiet", action="store_true", help="less output")
     parser.add_argument("-x", "--exitfirst", action="store_true",
                         help="stop at the first failed scenario")
@@ -61,6 +64,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         out += ["-m", args.markexpr]
     if args.no_plots:
         out.append("--hil-no-plots")
+    if getattr(args, "margins", 0):
+        out.append(f"--hil-margins={args.margins}")
     if args.exitfirst:
         out.append("-x")
     out.append("-q" if args.quiet else "-v")
@@ -70,6 +75,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     import pytest
 
+    if getattr(args, "margins", 0) < 0:
+        print(f"hil run: error: --margins expects a count >= 1, got {args.margins}",
+              file=sys.stderr)
+        return 2
     if args.workers not in ("0", "auto") and not str(args.workers).isdigit():
         print(f"hil run: error: -n expects a number or 'auto', got {args.workers!r}",
               file=sys.stderr)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hil.report.margins import describe, tightest
+
 _CSS = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 h1{font-size:20px} h2{font-size:16px;margin-top:28px}
@@ -68,6 +70,7 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
            f"<p>{passed} of {len(results)} scenarios passed &middot; {sim:.1f} s simulated in "
            f"{wall:.1f} s of scenario wall time &middot; written {now}</p>",
            "<table><tr><th>scenario</th><th>verdict</th><th>what it proves</th>"
+           "<th>tightest margin</th>"
            "<th>sim s</th><th>wall s</th><th>x real time</th><th>bus load mean / max</th></tr>"]
     for r in results:
         bus = (r.get("figures") or {}).get("bus") or {}
@@ -75,8 +78,10 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
                 if bus.get("load_mean") is not None else "-")
         speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
         cls, word = _status(r)
+        tight = tightest(r.get("verdicts", ()))
         out.append(f"<tr><td><a href='#{e(r['name'])}'>{e(r['name'])}</a></td>"
                    f"<td class='{cls}'>{word}</td><td>{e(r['description'])}</td>"
+                   f"<td class='num'>{e(describe(tight)) if tight else '-'}</td>"
                    f"<td class='num'>{r['sim_s']:.2f}</td><td class='num'>{r['wall_s']:.2f}</td>"
                    f"<td class='num'>{speed}</td><td class='num'>{load}</td></tr>")
     out.append("</table>")
@@ -87,12 +92,16 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
                    f"{' &middot; tags: ' + e(', '.join(r['tags'])) if r['tags'] else ''}</span></p>")
         if r.get("error"):
             out.append(f"<p class='fail'>{e(r['error'])}</p>")
-        out.append("<table><tr><th>expectation</th><th>verdict</th><th>detail</th></tr>")
+        out.append("<table><tr><th>expectation</th><th>verdict</th><th>margin</th>"
+                   "<th>detail</th></tr>")
         for v in r["verdicts"]:
             vcls, vword = _status(v)
             out.append(f"<tr><td>{e(v['kind'])}</td><td class='{vcls}'>{vword}</td>"
+                       f"<td class='num'>{e(v.get('margin_text') or '-')}</td>"
                        f"<td>{e(v['message'])}</td></tr>")
-        out.append("</table>")
+        out.append("</table><p class='muted'>margin: how far each verdict was from "
+                   "flipping (positive = held with that much room, negative = violated by "
+                   "that much; docs/search.md).</p>")
         tasks = (r.get("figures") or {}).get("tasks") or {}
         if tasks:
             out.append("<table><tr><th>ECU task</th><th>runs</th><th>exec p50 us</th>"

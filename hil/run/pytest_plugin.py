@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="trace formats written per scenario, comma-separated "
                     "(blf, asc, mf4, csv, log; 'none' for none; default blf,mf4)")
     group.addoption("--hil-no-plots", action="store_true", help="write no PNG plots")
+    group.addoption("--hil-margins", type=int, default=0, metavar="N",
+                    help="after the run, list the N smallest robustness margins of the suite")
 
 
 def looks_like_scenario(path: Path, *, named: bool = False) -> bool:
@@ -107,6 +109,12 @@ class ScenarioItem(pytest.Item):
                               report_dir=Path(config.getoption("hil_report")) / "scenarios",
                               formats=formats, plots=not config.getoption("hil_no_plots"))
         self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
+        # JUnit <properties>: one margin per expectation, in file order, and the trace hash.
+        for i, verdict in enumerate(result.verdicts):
+            self.user_properties.append((f"margin.{i}.{verdict.expectation.kind}",
+                                         verdict.margin_text))
+        if result.trace_sha256:
+            self.user_properties.append(("trace_sha256", result.trace_sha256))
         _allure(self.scenario, result)
         if result.status == "inconclusive":
             # Never a silent pass: the rig could not resolve a timing bound (hil.bench.preflight).
@@ -154,8 +162,10 @@ def _allure(scenario: Any, result: Any) -> None:
         except AssertionError:
             pass
     for verdict in result.verdicts:
+        allure.dynamic.parameter(f"margin {verdict.expectation.label}", verdict.margin_text)
         try:
-            with allure.step(f"expect {verdict.expectation.kind}: {verdict.message}"):
+            with allure.step(f"expect {verdict.expectation.kind} [margin "
+                             f"{verdict.margin_text}]: {verdict.message}"):
                 if not verdict.passed:
                     raise AssertionError(verdict.message)
         except AssertionError:
@@ -222,16 +232,29 @@ class HilResults:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results or hasattr(self.config, "workerinput"):
             return
+        from hil.report.margins import describe, smallest_margins, tightest
+
         tr = terminalreporter
         tr.section("n.Tec HIL scenarios")
         width = max(len(r["name"]) for r in self.results)
         tr.write_line(f"{'scenario':{width}s}  verdict  {'sim s':>7s}  {'wall s':>7s}  "
-                      f"{'x real':>7s}")
+                      f"{'x real':>7s}  tightest margin")
         for r in sorted(self.results, key=lambda r: r["name"]):
             speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
             verdict = (r.get("status") or ("pass" if r["passed"] else "fail")).upper()[:7]
+            tight = tightest(r.get("verdicts", ()))
             tr.write_line(f"{r['name']:{width}s}  {verdict:7s}  {r['sim_s']:7.2f}  "
-                          f"{r['wall_s']:7.2f}  {speed:>7s}")
+                          f"{r['wall_s']:7.2f}  {speed:>7s}  "
+                          f"{describe(tight) if tight else '-'}")
+        count = self.config.getoption("hil_margins")
+        if count:
+            tr.write_line("")
+            tr.write_line(f"smallest margins (of {count} asked; % of each bound, band or "
+                          "DBC range):")
+            for name, v in smallest_margins(self.results, count):
+                where = ":".join(map(str, v["where"][:2])) if v.get("where") else name
+                tr.write_line(f"  {describe(v):36s} {name}: {v.get('label') or v['kind']}"
+                              f"  [{where}]")
         passed = sum(r["passed"] for r in self.results)
         inconclusive = sum(r.get("status") == "inconclusive" for r in self.results)
         tr.write_line(f"{passed} of {len(self.results)} scenarios passed"

@@ -37,6 +37,7 @@ class ScenarioResult:
     wall_s: float
     artifacts: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
+    trace_sha256: str | None = None   # hil.trace.digest: equal means bit-identical runs
 
     @property
     def passed(self) -> bool:
@@ -83,8 +84,13 @@ class ScenarioResult:
                               f" (measured {'PASS' if v.measured_passed else 'FAIL'}; "
                               f"{v.reason})" if getattr(v, "inconclusive", False) else ""),
                           "t_s": None if v.t_ns is None else v.t_ns / 1e9,
-                          "where": list(v.where) if v.where else None}
+                          "where": list(v.where) if v.where else None,
+                          "label": v.expectation.label,
+                          "margin": v.margin, "margin_unit": v.margin_unit,
+                          "margin_text": v.margin_text,
+                          "relative_margin": v.relative_margin}
                          for v in self.verdicts],
+            "trace_sha256": self.trace_sha256,
             "steps": [{"index": s.index, "description": s.description,
                        "t_s": None if s.t_ns is None else s.t_ns / 1e9, "status": s.status}
                       for s in self.steps],
@@ -225,6 +231,9 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
                                     timestamps=wall_figures["timestamps"]["received"],
                                     external_ecu=rig_cfg.ecu == "external")
     result = ScenarioResult(scenario, verdicts, driver.records, error, bench.env.now, wall)
+    from hil.trace.digest import trace_digest
+
+    result.trace_sha256 = trace_digest(bench.trace)[0]
     result.figures = {
         "bus": _jsonable(bench.network.report()),
         "tasks": {name: _task_figures(times) for name, times in bench.ecu.task_times().items()},

@@ -8,10 +8,17 @@ of their sample times, which is every instant at which a condition can change.
 
 Messages read like a test engineer's note, not like a Python assertion: which expectation,
 when, what was observed against which bound, and (where it helps) how often.
+
+Every verdict also carries a robustness *margin*, the quantitative semantics of signal
+temporal logic in the expectation's own unit: positive = held with that much room, negative
+= violated by that much, 0 = on the boundary. Each kind's semantics is written next to its
+evaluation below (docs/search.md lists them); conditions use
+:meth:`hil.scenario.expr.Expr.robustness`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,7 +41,8 @@ from hil.scenario.model import (
     q,
 )
 
-__all__ = ["Verdict", "TraceLike", "evaluate", "evaluate_all"]
+__all__ = ["Verdict", "TraceLike", "evaluate", "evaluate_all", "format_margin",
+           "condition_margin"]
 
 Where = tuple[str, int, int]
 
@@ -68,10 +76,43 @@ class Verdict:
     bound: float | None = None
     signals_involved: list[str] = field(default_factory=list)
     where: Where | None = None
+    #: Signed robustness margin (None where nothing was measured, e.g. no occurrence of a
+    #: latency's cause) in ``margin_unit``: "ns" for time kinds, the signal's unit, or
+    #: "range" (a fraction of the DBC range: conditions over signals of different units).
+    margin: float | None = None
+    margin_unit: str = ""
+    #: What the margin is compared against to rank verdicts of different units: the bound
+    #: of a time kind, the band of settle, the DBC range of a signal, 1 for "range".
+    margin_scale: float | None = None
 
     def __str__(self) -> str:
         where = ":".join(map(str, self.where)) + ": " if self.where else ""
         return f"{where}{'PASS' if self.passed else 'FAIL'} {self.message}"
+
+    @property
+    def relative_margin(self) -> float | None:
+        """The margin as a fraction of ``margin_scale`` (None when either is unknown)."""
+        if self.margin is None or not self.margin_scale:
+            return None
+        return self.margin / self.margin_scale
+
+    @property
+    def margin_text(self) -> str:
+        """The margin as an engineer reads it: +764 us, -8 kPa, +3.5 % of range, or -."""
+        return format_margin(self.margin, self.margin_unit)
+
+
+def format_margin(margin: float | None, unit: str) -> str:
+    if margin is None or np.isnan(margin):
+        return "-"
+    if np.isinf(margin):
+        return "+inf" if margin > 0 else "-inf"
+    sign = "-" if margin < 0 else "+"
+    if unit == "ns":
+        return sign + format_time_ns(int(round(abs(margin))))
+    if unit == "range":
+        return f"{sign}{abs(margin) * 100:.3g} % of range"
+    return f"{sign}{abs(margin):.6g}" + (f" {unit}" if unit else "")
 
 
 def evaluate(expectation: Expectation, trace: TraceLike,
@@ -84,7 +125,11 @@ def evaluate(expectation: Expectation, trace: TraceLike,
     handler = _HANDLERS.get(type(expectation))
     if handler is None:
         raise TypeError(f"no evaluation for {type(expectation).__name__}")
-    return handler(expectation, trace, task_times or {})
+    verdict = handler(expectation, trace, task_times or {})
+    if verdict.margin is None:
+        return verdict
+    return dataclasses.replace(verdict, margin_scale=_margin_scale(expectation,
+                                                                    verdict.margin_unit, trace))
 
 
 def evaluate_all(expectations: Iterable[Expectation], trace: TraceLike,
@@ -97,12 +142,94 @@ def evaluate_all(expectations: Iterable[Expectation], trace: TraceLike,
 # --------------------------------------------------------------------------------------
 
 def _verdict(exp: Expectation, passed: bool, message: str, t_ns: int | None = None,
-             observed: float | None = None, bound: float | None = None) -> Verdict:
+             observed: float | None = None, bound: float | None = None,
+             margin: float | None = None, unit: str = "") -> Verdict:
+    if margin is not None:
+        margin = float(margin) + 0.0  # -0.0 is the boundary, +0
+        if np.isnan(margin):
+            margin = None
     return Verdict(passed=passed, expectation=exp, message=message,
                    t_ns=None if t_ns is None else int(t_ns),
                    observed=None if observed is None else float(observed),
                    bound=None if bound is None else float(bound),
-                   signals_involved=sorted(exp.names), where=exp.where)
+                   signals_involved=sorted(exp.names), where=exp.where,
+                   margin=margin, margin_unit=unit)
+
+
+def _margin_scale(exp: Expectation, unit: str, trace: TraceLike) -> float | None:
+    """The reference a margin is ranked against (Verdict.margin_scale)."""
+    if isinstance(exp, Latency | Budget):
+        return float(exp.max_ns)
+    if isinstance(exp, Eventually):
+        return float(exp.within_ns)
+    if isinstance(exp, Period):
+        return float(exp.jitter_ns or exp.nominal_ns)
+    if isinstance(exp, Settle):
+        return float(exp.band)
+    if unit == "range":
+        return 1.0
+    names = sorted(exp.names)
+    if len(names) != 1:
+        return None
+    limits = _limits(trace, names[0])
+    if isinstance(exp, Value) and exp.equals is not None:
+        # an equality is ranked in steps of its resolution (or tolerance band)
+        step = max(2 * exp.tolerance, limits[2] if limits else 0.0)
+        return step or None
+    if isinstance(exp, Never | Always) and exp.condition.operators <= {"==", "!="}:
+        return limits[2] if limits and limits[2] > 0 else None   # equalities: in steps
+    return _span(limits)
+
+
+def _unit_of(trace: TraceLike, name: str) -> str:
+    unit = getattr(trace, "unit", None)
+    try:
+        return str(unit(name)) if callable(unit) else ""
+    except (KeyError, ValueError):
+        return ""
+
+
+def _limits(trace: TraceLike, name: str) -> tuple[float | None, float | None, float] | None:
+    """(minimum, maximum, resolution) of a DBC signal; None for a plant quantity."""
+    limits = getattr(trace, "signal_limits", None)
+    try:
+        return limits(name) if callable(limits) else None
+    except (KeyError, ValueError):
+        return None
+
+
+def _span(limits: tuple[float | None, float | None, float] | None) -> float | None:
+    if limits is None or limits[0] is None or limits[1] is None or limits[1] <= limits[0]:
+        return None
+    return limits[1] - limits[0]
+
+
+def _measure(trace: TraceLike, exprs: Iterable[Expr]) -> tuple[dict[str, tuple[float, float]],
+                                                               str]:
+    """How a condition's distances are measured (Expr.robustness): in the unit of its
+    signals when they share one, else each comparison divided by the DBC range of its
+    signal (maximum - minimum; 1 for a plant quantity or a signal without a range) and the
+    unit is "range"; equalities get half the DBC resolution of room."""
+    names = sorted(set().union(*(e.names for e in exprs)))
+    units = {_unit_of(trace, n) for n in names}
+    normalise = len(units) > 1
+    measure: dict[str, tuple[float, float]] = {}
+    for n in names:
+        limits = _limits(trace, n)
+        if limits is None:
+            continue
+        span = _span(limits) if normalise else None
+        measure[n] = (span or 1.0, limits[2])
+    if normalise:
+        return measure, "range"
+    return measure, units.pop() if units else ""
+
+
+def condition_margin(cond: Expr, trace: TraceLike,
+                     values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, str]:
+    """Per-sample robustness of ``cond`` over aligned ``values``, and its unit."""
+    measure, unit = _measure(trace, [cond])
+    return np.asarray(cond.robustness(values, measure), dtype=np.float64), unit
 
 
 def _t(ns: int | float) -> str:
@@ -176,6 +303,11 @@ def _invariant(exp: Never | Always, cond: Expr, trace: TraceLike, *, want: bool)
     mask = np.asarray(cond.truth(values), dtype=bool)[i0:i1]
     defined = _defined(values, len(t))[i0:i1]
     tt = t[i0:i1]
+    # Margin: always c = min over the window of rho(c); never c = always not c =
+    # min of -rho(c) (samples before every signal was seen are not judged).
+    rho, unit = condition_margin(cond, trace, values)
+    rho = (rho if want else -rho)[i0:i1][defined]
+    margin = float(rho.min()) if rho.size else None
     if not defined.any():
         return _verdict(exp, False, f"{exp.label}: no samples of "
                         f"{', '.join(sorted(cond.names))} between {_t(start)} and {_t(end)}; "
@@ -189,7 +321,7 @@ def _invariant(exp: Never | Always, cond: Expr, trace: TraceLike, *, want: bool)
         first_seen = max(int(tt[np.argmax(defined)]), start)
         held = "held" if want else "not true"
         return _verdict(exp, True, f"{exp.label}: {held} from {_t(first_seen)} to {_t(end)} "
-                        f"({checked} samples)")
+                        f"({checked} samples)", margin=margin, unit=unit)
     k = int(bad[0])
     t_bad = max(int(tt[k]), start)
     # How long the violation lasted: up to the next sample where it no longer holds.
@@ -201,7 +333,7 @@ def _invariant(exp: Never | Always, cond: Expr, trace: TraceLike, *, want: bool)
     return _verdict(exp, False, f"{exp.label} {what} at {_t(t_bad)}: "
                     f"{_values_at(here, k)} (for {_dt(until - t_bad)}; "
                     f"{len(bad)} of {int(defined.sum())} samples)",
-                    t_ns=t_bad, observed=observed)
+                    t_ns=t_bad, observed=observed, margin=margin, unit=unit)
 
 
 # --------------------------------------------------------------------------------------
@@ -231,13 +363,21 @@ def _latency(exp: Latency, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> V
     latency = np.where(found, t[j] - t[edges], np.iinfo(np.int64).max)
     late = np.flatnonzero(~found | (latency > exp.max_ns))
     measured = latency[found]
+    # Margin: max - worst latency. An occurrence without reaction counts as lasting at
+    # least to the end of the trace, so its margin is max - (end - cause) (at most -1 ns:
+    # it failed whatever the time left).
+    unreacted = trace.end_ns - t[edges[~found]]
+    margin = float(exp.max_ns - int(measured.max())) if len(measured) else np.inf
+    if len(unreacted):
+        margin = min(margin, float(min(exp.max_ns - int(unreacted.max()), -1)))
     worst = int(measured.max()) if len(measured) else None
     worst_text = f"worst {_dt(worst)}" if worst is not None else "no reaction measured"
     summary = f"{n} occurrence{'s' if n != 1 else ''}, {worst_text}"
     if len(late) == 0:
         w = int(np.argmax(latency))
         return _verdict(exp, True, f"{exp.label}: {summary} at {_t(t[edges[w]])}",
-                        t_ns=int(t[edges[w]]), observed=worst, bound=exp.max_ns)
+                        t_ns=int(t[edges[w]]), observed=worst, bound=exp.max_ns,
+                        margin=margin, unit="ns")
     first = int(late[0])
     t_cause = int(t[edges[first]])
     missing = int((~found).sum())
@@ -246,13 +386,15 @@ def _latency(exp: Latency, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> V
                         f"reaction to the occurrence at {_t(t_cause)} before the end of the "
                         f"trace at {_t(trace.end_ns)} (max {_dt(exp.max_ns)}); {summary}"
                         + (f", {missing} without reaction" if missing > 1 else ""),
-                        t_ns=t_cause, observed=worst, bound=exp.max_ns)
+                        t_ns=t_cause, observed=worst, bound=exp.max_ns, margin=margin,
+                        unit="ns")
     extra = f", {missing} without reaction" if missing else ""
     too_late = len(late) - missing
     return _verdict(exp, False, f"latency {q(exp.cause)} -> {q(exp.reaction)} was "
                     f"{_dt(latency[first])} at {_t(t_cause)} (max {_dt(exp.max_ns)}); "
                     f"{summary}, {too_late} over the limit{extra}",
-                    t_ns=t_cause, observed=float(latency[first]), bound=exp.max_ns)
+                    t_ns=t_cause, observed=float(latency[first]), bound=exp.max_ns,
+                    margin=margin, unit="ns")
 
 
 # --------------------------------------------------------------------------------------
@@ -286,6 +428,13 @@ def _eventually(exp: Eventually, trace: TraceLike, _tt: Mapping[str, np.ndarray]
     delay = np.where(found, t_true - starts, np.iinfo(np.int64).max)
     bad = np.flatnonzero(~found | (delay > exp.within_ns))
     n = len(starts)
+    # Margin: within - worst delay; never true after a start counts as a delay of at
+    # least the rest of the trace (at most -1 ns: not reached is a failure).
+    waited = np.where(found, delay, trace.end_ns - starts)
+    margin = float((exp.within_ns - waited).min())
+    if not found.all():
+        margin = min(margin, float(min(exp.within_ns - (trace.end_ns - starts[~found]).max(),
+                                       -1)))
     origin = ("" if exp.after is None or isinstance(exp.after, Expr)
               else f" (from {_t(exp.after)})")
     if len(bad) == 0:
@@ -293,17 +442,20 @@ def _eventually(exp: Eventually, trace: TraceLike, _tt: Mapping[str, np.ndarray]
         count = f"; {n} occurrences, worst {_dt(delay[w])}" if n > 1 else ""
         return _verdict(exp, True, f"{exp.label}: true at {_t(t_true[w])}, {_dt(delay[w])} "
                         f"after {_t(starts[w])}{count}{origin}", t_ns=int(t_true[w]),
-                        observed=float(delay[w]), bound=exp.within_ns)
+                        observed=float(delay[w]), bound=exp.within_ns, margin=margin,
+                        unit="ns")
     b = int(bad[0])
     start = int(starts[b])
     count = f"; {len(bad)} of {n} occurrences late" if n > 1 else ""
     if not found[b]:
         return _verdict(exp, False, f"{exp.label}: not true at any time after "
                         f"{_t(start)} (trace ends at {_t(trace.end_ns)}){count}",
-                        t_ns=start + exp.within_ns, bound=exp.within_ns)
+                        t_ns=start + exp.within_ns, bound=exp.within_ns, margin=margin,
+                        unit="ns")
     return _verdict(exp, False, f"{exp.label}: not true until {_t(t_true[b])}, "
                     f"{_dt(delay[b])} after {_t(start)}{count}",
-                    t_ns=int(t_true[b]), observed=float(delay[b]), bound=exp.within_ns)
+                    t_ns=int(t_true[b]), observed=float(delay[b]), bound=exp.within_ns,
+                    margin=margin, unit="ns")
 
 
 # --------------------------------------------------------------------------------------
@@ -327,6 +479,8 @@ def _period(exp: Period, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
              f"(nominal {_dt(exp.nominal_ns)} ± {_dt(exp.jitter_ns)})")
     deviation = np.abs(intervals - exp.nominal_ns)
     worst = int(np.argmax(deviation))
+    # Margin: jitter - the largest deviation of an interval (or of the mean) from nominal.
+    margin = float(exp.jitter_ns - max(float(deviation.max()), abs(mean - exp.nominal_ns)))
     observed = float(intervals[worst])
     bound = hi if observed >= exp.nominal_ns else lo
     outside = np.flatnonzero((intervals < lo) | (intervals > hi))
@@ -336,13 +490,14 @@ def _period(exp: Period, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
                         f"ending at {_t(t_end[k + 1])} is outside [{_dt(lo)}, {_dt(hi)}] "
                         f"({len(outside)} intervals outside); {stats}",
                         t_ns=int(t_end[k + 1]), observed=float(intervals[k]),
-                        bound=hi if intervals[k] > hi else lo)
+                        bound=hi if intervals[k] > hi else lo, margin=margin, unit="ns")
     if not lo <= mean <= hi:
         return _verdict(exp, False, f"period of {exp.message}: mean {_dt(mean)} is outside "
                         f"[{_dt(lo)}, {_dt(hi)}]; {stats}", observed=mean,
-                        bound=hi if mean > hi else lo)
+                        bound=hi if mean > hi else lo, margin=margin, unit="ns")
     return _verdict(exp, True, f"period of {exp.message}: {stats}",
-                    t_ns=int(t_end[worst + 1]), observed=observed, bound=bound)
+                    t_ns=int(t_end[worst + 1]), observed=observed, bound=bound,
+                    margin=margin, unit="ns")
 
 
 def _budget(exp: Budget, _trace: TraceLike, task_times: Mapping[str, np.ndarray]) -> Verdict:
@@ -354,14 +509,16 @@ def _budget(exp: Budget, _trace: TraceLike, task_times: Mapping[str, np.ndarray]
     times = np.asarray(times, dtype=np.float64)
     worst = float(times.max())
     over = int((times > exp.max_ns).sum())
+    margin = exp.max_ns - worst  # max - the longest run
     stats = (f"max {_dt(worst)}, p99 {_dt(np.percentile(times, 99))}, mean "
              f"{_dt(times.mean())} over {len(times)} runs")
     if over:
         return _verdict(exp, False, f"budget of task {exp.task} exceeded: {stats} "
                         f"(max allowed {_dt(exp.max_ns)}; {over} runs over)",
-                        observed=worst, bound=exp.max_ns)
+                        observed=worst, bound=exp.max_ns, margin=margin, unit="ns")
     return _verdict(exp, True, f"budget of task {exp.task}: {stats} "
-                    f"(max allowed {_dt(exp.max_ns)})", observed=worst, bound=exp.max_ns)
+                    f"(max allowed {_dt(exp.max_ns)})", observed=worst, bound=exp.max_ns,
+                    margin=margin, unit="ns")
 
 
 # --------------------------------------------------------------------------------------
@@ -379,6 +536,19 @@ def _value(exp: Value, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Verdi
                         f"{exp.signal} by then", t_ns=at)
     table = _choices(trace, exp.signal)
     shown = _describe_value(value, table)
+    # Margin, in the signal's unit: the smallest of tolerance - |value - equals|,
+    # value - min and max - value.
+    # An equality gets at least half the signal's DBC resolution of room (Expr.robustness).
+    room = []
+    if exp.equals is not None:
+        limits = _limits(trace, exp.signal)
+        half_step = limits[2] / 2 if limits else 0.0
+        room.append(max(exp.tolerance, half_step) - abs(value - exp.equals))
+    if exp.min is not None:
+        room.append(value - exp.min)
+    if exp.max is not None:
+        room.append(exp.max - value)
+    margin, unit = min(room), _unit_of(trace, exp.signal)
     problems = []
     bound = None
     if exp.equals is not None and abs(value - exp.equals) > exp.tolerance:
@@ -394,9 +564,11 @@ def _value(exp: Value, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Verdi
         bound = exp.max
     if problems:
         return _verdict(exp, False, f"value of {exp.signal} {when} was {shown}, "
-                        f"{' and '.join(problems)}", t_ns=at, observed=value, bound=bound)
+                        f"{' and '.join(problems)}", t_ns=at, observed=value, bound=bound,
+                        margin=margin, unit=unit)
     return _verdict(exp, True, f"value of {exp.signal} {when} was {shown}", t_ns=at,
-                    observed=value, bound=exp.equals if exp.equals is not None else None)
+                    observed=value, bound=exp.equals if exp.equals is not None else None,
+                    margin=margin, unit=unit)
 
 
 def _settle(exp: Settle, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Verdict:
@@ -414,6 +586,10 @@ def _settle(exp: Settle, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
     inside = deviation <= exp.band  # NaN (a lost sensor) is outside
     window = deviation[i0:i1]
     worst = float(np.nanmax(window)) if np.isfinite(window).any() else float("nan")
+    # Margin, in the signal's unit: band - the worst deviation from target over the window
+    # (None when a sample there is NaN: a lost sensor has no distance).
+    margin = None if np.isnan(window).any() or not len(window) else exp.band - worst
+    unit = _unit_of(trace, exp.signal)
     outside = np.flatnonzero(~inside[i0:i1])
     # When it (last) entered the band for good: after the last sample outside it.
     out_all = np.flatnonzero(~inside)
@@ -423,14 +599,15 @@ def _settle(exp: Settle, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
         return _verdict(exp, True, f"{exp.signal} settled at {exp.target:g} ± {exp.band:g} "
                         f"from {_t(entered or t[0])} (by {_dt(exp.by_ns)}); worst deviation "
                         f"after {_dt(exp.by_ns)}: {worst:.6g}", t_ns=entered,
-                        observed=worst, bound=exp.band)
+                        observed=worst, bound=exp.band, margin=margin, unit=unit)
     k = i0 + int(outside[0])
     t_bad = max(int(t[k]), exp.by_ns)
     later = (f"; it entered the band for good at {_t(entered)}" if entered is not None
              and entered > exp.by_ns else "; it never stayed in the band")
     return _verdict(exp, False, f"{exp.signal} not settled at {exp.target:g} ± {exp.band:g} "
                     f"by {_dt(exp.by_ns)}: {v[k]:.6g} at {_t(t_bad)}{later}",
-                    t_ns=t_bad, observed=float(deviation[k]), bound=exp.band)
+                    t_ns=t_bad, observed=float(deviation[k]), bound=exp.band,
+                    margin=margin, unit=unit)
 
 
 _HANDLERS: dict[type[Expectation], Any] = {

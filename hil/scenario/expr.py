@@ -30,13 +30,17 @@ import numpy as np
 from hil.config.yamlio import closest
 from hil.errors import ExpressionError
 
-__all__ = ["Expr", "compile_expr", "Where", "NamesProvider", "ChoicesProvider"]
+__all__ = ["Expr", "compile_expr", "Where", "NamesProvider", "ChoicesProvider", "Measure"]
 
 Where = tuple[str, int, int]  # file, line (1-based), column (1-based) of the expression text
 NamesProvider = Callable[[str], bool] | Collection[str]
 ChoicesProvider = Callable[[str], Mapping[str, float] | None]
 Value = Any  # float | np.ndarray | np.bool_ | bool
 _Fn = Callable[[Mapping[str, Any]], Value]
+#: How robustness measures: per name, (scale it is divided by, resolution of its values).
+Measure = Mapping[str, tuple[float, float]]
+#: Robustness of a condition: (values, measure) -> signed distance (see Expr.robustness).
+_Rob = Callable[[Mapping[str, Any], Measure | None], Value]
 
 # A dotted identifier path that is not preceded by a word character or a dot (so the
 # exponent of "1e5.x" or the tail of "a.b.c" never starts a match). Strings are matched
@@ -94,6 +98,10 @@ class Expr:
     where: Where | None
     _fn: _Fn = field(repr=False)
     is_condition: bool = True
+    _rob: _Rob | None = field(default=None, repr=False)
+    #: The comparison operators it uses ("==", "<", ...): an expression of equalities only
+    #: has its robustness in steps of resolution, not in a distance along a range.
+    operators: frozenset[str] = frozenset()
 
     def evaluate(self, ns: Mapping[str, Any]) -> Value:
         missing = [n for n in self.names if n not in ns]
@@ -124,6 +132,41 @@ class Expr:
             return bool(result)
         return result
 
+    def robustness(self, ns: Mapping[str, Any], measure: Measure | None = None) -> Value:
+        """The quantitative semantics of signal temporal logic: a signed distance from the
+        condition's boundary, positive where it holds, negative where it does not.
+
+        Per comparison ``a > b`` / ``a >= b``: ``a - b``; ``a < b`` / ``a <= b``: ``b - a``;
+        ``a == b``: ``r/2 - |a - b|``; ``a != b``: ``|a - b| - r/2``, where ``r`` is the
+        resolution of the values compared (a DBC signal only takes multiples of its scale,
+        so an equality holds for anything closer than half a step and the nearest value
+        that breaks it is one step away; ``r`` = 0 for a plant quantity: then equality
+        holds with no room, as in textbook STL). A chain ``a < b < c`` is the minimum of its
+        links; ``and`` the minimum, ``or`` the maximum, ``not`` the negation; ``True`` /
+        ``False`` are +inf / -inf; a bare value read as a condition is ``x != 0``. At 0 the
+        condition is on its boundary: a non-strict comparison holds there, a strict one
+        does not.
+
+        ``measure`` maps a name to (scale, resolution): each comparison's distance is
+        divided by the largest scale of the names it reads (1 when none is given), so
+        comparisons of signals in different units combine in one dimensionless figure
+        (hil.scenario.expect passes DBC ranges), and ``r`` is the smallest resolution of
+        the names an equality reads (0 when one has none). NaN where a name has no value
+        yet (the condition is unknown there, not false).
+        """
+        if self._rob is None:
+            raise ValueError(f"{self.text!r} is not a condition")
+        missing = [n for n in self.names if n not in ns]
+        if missing:
+            raise _error(f"no value for {missing[0]!r} when evaluating {self.text!r}",
+                         self.where, 0)
+        with np.errstate(all="ignore"):
+            result = np.asarray(self._rob(ns, measure), dtype=np.float64)
+        for name in self.names:
+            result = np.where(np.isnan(np.asarray(ns[name], dtype=float)), np.nan, result)
+        result = result + 0.0  # -|0| is -0.0: on the boundary is +0, not a violation
+        return result[()] if result.ndim == 0 else result
+
     def __str__(self) -> str:
         return self.text
 
@@ -153,9 +196,9 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
         known = name_set.__contains__
         suggestions = list(candidates) if candidates is not None else sorted(name_set)
     compiler = _Compiler(text, known, suggestions, choices or (lambda _n: None), where)
-    fn, is_condition = compiler.build()
+    fn, is_condition, rob = compiler.build()
     return Expr(text=text, names=frozenset(compiler.used), where=where, _fn=fn,
-                is_condition=is_condition)
+                is_condition=is_condition, _rob=rob, operators=frozenset(compiler.operators))
 
 
 def _num(value: Value) -> Value:
@@ -170,6 +213,34 @@ def _error(message: str, where: Where | None, offset: int) -> ExpressionError:
     return ExpressionError(message, file=file, line=line, column=column + offset)
 
 
+def _scale(read: frozenset[str], measure: Measure | None) -> float:
+    if not measure:
+        return 1.0
+    known = [measure[n][0] for n in read if n in measure and measure[n][0] > 0]
+    return max(known) if known else 1.0
+
+
+def _half_step(read: frozenset[str], measure: Measure | None) -> float:
+    if not measure or not read or any(n not in measure for n in read):
+        return 0.0
+    return min(measure[n][1] for n in read) / 2
+
+
+def _distance(op: type[ast.cmpop], left: _Fn, right: _Fn, read: frozenset[str]) -> _Rob:
+    """Signed distance of one comparison ``left op right`` (Expr.robustness)."""
+
+    def diff(ns: Mapping[str, Any]) -> Value:
+        return np.subtract(_num(left(ns)), _num(right(ns)))
+
+    if op in (ast.Gt, ast.GtE):
+        return lambda ns, m: diff(ns) / _scale(read, m)
+    if op in (ast.Lt, ast.LtE):
+        return lambda ns, m: -diff(ns) / _scale(read, m)
+    if op is ast.Eq:
+        return lambda ns, m: (_half_step(read, m) - np.abs(diff(ns))) / _scale(read, m)
+    return lambda ns, m: (np.abs(diff(ns)) - _half_step(read, m)) / _scale(read, m)
+
+
 class _Compiler:
     """One pass over the ast: validate against the whitelist and build closures."""
 
@@ -181,6 +252,7 @@ class _Compiler:
         self.choices = choices
         self.where = where
         self.used: set[str] = set()
+        self.operators: set[str] = set()
         self.placeholders: dict[str, str] = {}
 
     # -- parsing -------------------------------------------------------------------------
@@ -208,7 +280,7 @@ class _Compiler:
 
         return _TOKEN_RE.sub(replace, self.text)
 
-    def build(self) -> tuple[_Fn, bool]:
+    def build(self) -> tuple[_Fn, bool, _Rob]:
         source = self._substitute_dotted()
         try:
             tree = ast.parse(source, mode="eval")
@@ -223,7 +295,8 @@ class _Compiler:
                 message += "; use '==' to compare"
             raise _error(f"bad expression {self.text!r}: {message}", self.where,
                          offset) from None
-        return self._node(tree.body), self._is_condition(tree.body)
+        fn = self._node(tree.body)
+        return fn, self._is_condition(tree.body), self._robust(tree.body)
 
     def _is_condition(self, node: ast.AST) -> bool:
         if isinstance(node, ast.BoolOp | ast.Compare):
@@ -239,6 +312,59 @@ class _Compiler:
     def _segment(self, node: ast.AST) -> str:
         start, end = node.col_offset, getattr(node, "end_col_offset", None)  # type: ignore[attr-defined]
         return self.text[start:end]
+
+    # -- robustness (Expr.robustness documents the semantics) ----------------------------
+
+    def _robust(self, node: ast.AST) -> _Rob:
+        if isinstance(node, ast.BoolOp):
+            parts = [self._robust(v) for v in node.values]
+            pick = np.minimum if isinstance(node.op, ast.And) else np.maximum
+
+            def boolop(ns: Mapping[str, Any], sc: Mapping[str, float] | None) -> Value:
+                result = parts[0](ns, sc)
+                for part in parts[1:]:
+                    result = pick(result, part(ns, sc))
+                return result
+
+            return boolop
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            inner = self._robust(node.operand)
+            return lambda ns, sc: np.negative(inner(ns, sc))
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            constant = np.inf if node.value else -np.inf
+            return lambda _ns, _sc: constant
+        if isinstance(node, ast.Compare):
+            return self._robust_compare(node)
+        # A value read as a condition: true where it is not 0.
+        names_before = set(self.used)
+        self.used = set()
+        value = self._node(node)
+        read = frozenset(self.used)
+        self.used |= names_before
+        return lambda ns, m: (np.abs(_num(value(ns))) - _half_step(read, m)) / _scale(read, m)
+
+    def _robust_compare(self, node: ast.Compare) -> _Rob:
+        operands = [node.left, *node.comparators]
+        links: list[_Rob] = []
+        for i, op in enumerate(node.ops):
+            pair = operands[i:i + 2]
+            names_before = set(self.used)
+            self.used = set()
+            fns = [self._choice(o, operands, operands.index(o)) if isinstance(o, ast.Constant)
+                   and isinstance(o.value, str) else self._node(o) for o in pair]
+            read = frozenset(self.used)
+            self.used |= names_before
+            links.append(_distance(type(op), fns[0], fns[1], read))
+        if len(links) == 1:
+            return links[0]
+
+        def chain(ns: Mapping[str, Any], sc: Mapping[str, float] | None) -> Value:
+            result = links[0](ns, sc)
+            for link in links[1:]:
+                result = np.minimum(result, link(ns, sc))
+            return result
+
+        return chain
 
     # -- nodes ---------------------------------------------------------------------------
 
@@ -310,6 +436,7 @@ class _Compiler:
                 raise self._fail(f"comparison {_OPERATOR_NAMES.get(type(op), '?')} "
                                  "is not allowed", node)
             ops.append(entry[1])
+            self.operators.add(entry[0])
         operands = [node.left, *node.comparators]
         compiled: list[_Fn] = []
         for i, operand in enumerate(operands):

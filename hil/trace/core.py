@@ -247,6 +247,17 @@ class Trace:
         _, sig = found
         return {str(text): int(number) for number, text in (sig.choices or {}).items()}
 
+    def signal_limits(self, name: str) -> tuple[float | None, float | None, float] | None:
+        """(minimum, maximum, resolution) of a DBC signal as the DBC declares them (None
+        where a bound is not declared; the resolution is the signal's scale); None for a
+        plant quantity."""
+        found = self._resolve(name)
+        if isinstance(found, int):
+            return None
+        sig = found[1]
+        return (None if sig.minimum is None else float(sig.minimum),
+                None if sig.maximum is None else float(sig.maximum), abs(float(sig.scale)))
+
     def unit(self, name: str) -> str:
         found = self._resolve(name)
         if isinstance(found, int):

@@ -42,13 +42,24 @@ class FakeTrace:
 
     def __init__(self, signals: Mapping[str, tuple[Iterable[int], Iterable[float]]] = (),
                  *, frames: Mapping[str, Iterable[int]] = (),
-                 choices: Mapping[str, Mapping[str, float]] = (), end_ns: int = 6 * S) -> None:
+                 choices: Mapping[str, Mapping[str, float]] = (), end_ns: int = 6 * S,
+                 units: Mapping[str, str] = (),
+                 limits: Mapping[str, tuple[float, float, float]] = ()) -> None:
         self._signals = {name: (np.asarray(list(t), dtype=np.int64),
                                 np.asarray(list(v), dtype=np.float64))
                          for name, (t, v) in dict(signals).items()}
         self._frames = {m: np.asarray(list(t), dtype=np.int64) for m, t in dict(frames).items()}
         self._choices = dict(choices)
+        self._units = dict(units)
+        self._limits = dict(limits)
         self.end_ns = end_ns
+
+    def unit(self, name: str) -> str:
+        return self._units.get(name, "")
+
+    def signal_limits(self, name: str) -> tuple[float, float, float] | None:
+        """(minimum, maximum, resolution) as a DBC would declare them."""
+        return self._limits.get(name)
 
     def signal(self, name: str) -> FakeSeries:
         t, v = self._signals[name]
