@@ -257,6 +257,7 @@ class Change:
     by: str
     why: str
     at: float        # controller time, seconds
+    version: int = 0  # the adaptation's version this change produced
 
 
 @dataclass
@@ -271,6 +272,7 @@ class Adaptation:
     spark_deg: Map2D
     version: int = 0
     pending: deque[Change] = field(default_factory=lambda: deque(maxlen=4096))
+    pending_lost: int = 0     # changes pushed out of a full ``pending`` before anyone took them
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set_cell(self, table: Map2D, i: int, j: int, value: float, *, by: str, why: str,
@@ -280,7 +282,9 @@ class Adaptation:
             return
         table.z[j][i] = value
         self.version += 1
-        self.pending.append(Change(table.name, (i, j), old, value, by, why, at))
+        if len(self.pending) == self.pending.maxlen:
+            self.pending_lost += 1       # nobody drained them: counted, never silent
+        self.pending.append(Change(table.name, (i, j), old, value, by, why, at, self.version))
 
     def cells_adapted(self) -> int:
         n = 0

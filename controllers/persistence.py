@@ -1,9 +1,21 @@
 """Persistence of adapted maps: atomic, versioned snapshots and an append-only audit log.
 
-Never on the step path. A controller hands a :class:`Job` (snapshot + the changes that
-led to it) to a :class:`BackgroundWriter`: a bounded queue served by one daemon thread.
-``submit`` never blocks: when the queue is full the oldest pending snapshot is dropped
-and counted (its audit records move into the next job, so the log stays complete).
+Never on the step path. A controller hands the audit records of its changes and, at most
+every ``persist_interval``, a snapshot to a :class:`BackgroundWriter`: one daemon thread
+behind a lock-protected queue. ``log`` and ``submit`` never block and never do I/O.
+
+The audit log is complete and ordered (the change history of the adapted maps):
+
+- every change has one record carrying the adaptation version it produced; records are
+  queued in the order the changes were made and are never dropped;
+- before writing a snapshot the writer appends *every* queued record (one batch, one
+  fsync), so every change contained in a snapshot is on disk before the snapshot is;
+- when snapshots come faster than the disk takes them, the oldest queued *snapshot* is
+  dropped (counted in ``dropped``, logged by the writer thread, signalled as
+  ``PersistDropped``); the next snapshot written contains its changes anyway;
+- on restart, :func:`restore_adaptation` loads the newest snapshot and replays the audit
+  records logged after it, so the adaptation continues at the last logged version: a
+  version is never logged twice and versions never go back.
 
 On disk, in ``persist_dir``:
 
@@ -11,33 +23,37 @@ On disk, in ``persist_dir``:
   file in the same directory, fsynced, ``os.replace``d onto its final name and the
   directory fsynced -- a crash leaves either the old set of files or the new one, never
   a partial file under a final name (stale ``.tmp-*`` files are removed on start);
-- ``audit.jsonl``: one JSON object per line (what changed, old -> new, by which
-  controller, why, when), appended and fsynced per record *before* the snapshot is
-  written. :func:`read_audit` reports a torn last line instead of failing.
+- ``audit.jsonl``: one JSON object per line (calibration, version, map, cell, old -> new,
+  by which controller, why, when). A crash can only tear the last line: :func:`read_audit`
+  reports it instead of failing and the next writer cuts it before appending.
 
-``python -m controllers.persistence DIR`` runs a writer that writes big snapshots in a
-loop: the crash test kills it with SIGKILL mid-write.
+``python -m controllers.persistence DIR`` runs a real :class:`Persister` that changes
+cells and submits snapshots as fast as it can, so its writer is always overloaded: the
+crash test kills it with SIGKILL over and over and checks the history after each kill.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from controllers.base import Controller
+from controllers.basemap import Adaptation, Change
+
+log = logging.getLogger(__name__)
 
 AUDIT_NAME = "audit.jsonl"
 TMP_PREFIX = ".tmp-"
-MAX_CARRIED_CHANGES = 100_000
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -70,13 +86,24 @@ def fsync_dir(directory: Path) -> None:
         os.close(dfd)
 
 
-def append_audit(path: Path, records: list[Mapping[str, Any]]) -> None:
-    """Append one JSON line per record, fsynced per record."""
+def append_audit(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Append one JSON line per record: one write, one fsync for the whole batch.
+
+    If the write fails (a full disk), the file is cut back to where it was, so a retry
+    never logs a record twice.
+    """
+    data = b"".join(json.dumps(rec, sort_keys=True).encode() + b"\n" for rec in records)
+    if not data:
+        return
     with open(path, "ab") as f:
-        for rec in records:
-            f.write(json.dumps(rec, sort_keys=True).encode() + b"\n")
+        start = f.seek(0, os.SEEK_END)
+        try:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        except BaseException:
+            f.truncate(start)
+            raise
 
 
 @dataclass
@@ -158,6 +185,51 @@ def remove_stale_temp(directory: Path) -> int:
     return n
 
 
+def change_record(calibration: str, c: Change) -> dict[str, Any]:
+    """The audit record of one change (one line of ``audit.jsonl``)."""
+    return {"calibration": calibration, "version": c.version, "map": c.map,
+            "cell": list(c.cell), "old": c.old, "new": c.new, "by": c.by, "why": c.why,
+            "t": c.at}
+
+
+def last_logged_version(records: Iterable[Mapping[str, Any]], name: str) -> int:
+    """The highest version of calibration ``name`` in the audit records (0 if none)."""
+    return max((int(r["version"]) for r in records if r.get("calibration") == name
+                and isinstance(r.get("version"), int)), default=0)
+
+
+def restore_adaptation(directory: str | Path, name: str, adapt: Adaptation) -> int:
+    """Newest snapshot of ``name`` + the audit records logged after it, replayed in order.
+
+    The adaptation ends at the last logged version, so the next change gets a version
+    the log has never seen. Returns the number of records replayed. A record that does
+    not fit the maps (another calibration's shape) raises ``ValueError`` naming its line.
+    """
+    directory = Path(directory)
+    snap = load_latest(directory, name)
+    if snap is not None:
+        adapt.restore(snap)
+    tables = {"fuel_pct": adapt.fuel_pct, "spark_deg": adapt.spark_deg}
+    replayed = 0
+    for n, rec in enumerate(read_audit(directory / AUDIT_NAME).records, 1):
+        if rec.get("calibration") != name or not isinstance(rec.get("version"), int):
+            continue
+        if rec["version"] <= adapt.version:
+            continue
+        try:
+            table = tables[rec["map"]]
+            i, j = (int(k) for k in rec["cell"])
+            if not (0 <= j < len(table.z) and 0 <= i < len(table.z[j])):
+                raise IndexError(i, j)
+            table.z[j][i] = float(rec["new"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ValueError(f"{directory / AUDIT_NAME}:{n}: audit record does not fit "
+                             f"calibration {name!r}: {json.dumps(rec)[:200]}") from None
+        adapt.version = rec["version"]
+        replayed += 1
+    return replayed
+
+
 @dataclass
 class Job:
     name: str
@@ -167,7 +239,13 @@ class Job:
 
 
 class BackgroundWriter:
-    """Bounded, drop-oldest, never-blocking writer of snapshots and audit records."""
+    """One thread writing queued audit records (all, in order) and snapshots (newest win).
+
+    ``log(records)`` queues audit records; ``submit(job)`` queues the job's records and
+    its snapshot. Both are O(len(records)) list appends under a lock: no I/O, no waiting
+    on the writer. Audit records are never dropped; when ``queue_size`` snapshots are
+    already waiting, the oldest waiting snapshot is dropped and counted in ``dropped``.
+    """
 
     def __init__(self, directory: str | Path, *, queue_size: int = 4, keep_versions: int = 20,
                  start: bool = True) -> None:
@@ -179,10 +257,13 @@ class BackgroundWriter:
         self.keep_versions = keep_versions
         self.dropped = 0
         self.written = 0
-        self.audit_lost = 0
+        self.audit_written = 0
         self.errors = 0
         self.last_error: str | None = None
+        self._logged_dropped = 0
+        self._logged_at = 0.0
         self._q: deque[Job] = deque()
+        self._audit: list[dict[str, Any]] = []
         self._cv = threading.Condition()
         self._stop = False
         self._busy = False
@@ -194,24 +275,74 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._run, name="ntec-persist", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job) -> None:
-        """Queue a job; O(1), never blocks on I/O."""
+    def log(self, records: Iterable[dict[str, Any]]) -> None:
+        """Queue audit records (in the order the changes were made); never blocks on I/O."""
         with self._cv:
+            self._audit.extend(records)
+            self._cv.notify()
+
+    def submit(self, job: Job) -> None:
+        """Queue the job's audit records, then its snapshot; O(1) per record, no I/O."""
+        with self._cv:
+            self._audit.extend(job.changes)
+            job.changes = []
             if len(self._q) >= self.queue_size:
-                old = self._q.popleft()
+                self._q.popleft()          # its changes are in the audit queue and in `job`
                 self.dropped += 1
-                carried = old.changes + job.changes
-                if len(carried) > MAX_CARRIED_CHANGES:
-                    self.audit_lost += len(carried) - MAX_CARRIED_CHANGES
-                    carried = carried[-MAX_CARRIED_CHANGES:]
-                job.changes = carried
             self._q.append(job)
             self._cv.notify()
 
+    @property
+    def pending(self) -> tuple[int, int]:
+        """(audit records, snapshots) waiting to be written."""
+        with self._cv:
+            return len(self._audit), len(self._q)
+
+    def write_once(self) -> bool:
+        """Write every queued audit record, then the oldest queued snapshot.
+
+        Returns False when nothing was queued. The writer thread calls this in a loop;
+        with ``start=False`` a test can step it. The records are taken together with the
+        snapshot, so they include every change the snapshot contains.
+        """
+        with self._cv:
+            records, self._audit = self._audit, []
+            job = self._q.popleft() if self._q else None
+            if not records and job is None:
+                return False
+            self._busy = True
+            dropped = self.dropped
+        try:
+            if records:
+                try:
+                    append_audit(self.directory / AUDIT_NAME, records)
+                except BaseException:
+                    with self._cv:          # nothing of the batch is on disk: retry later
+                        self._audit[:0] = records
+                    raise
+                self.audit_written += len(records)
+            if dropped != self._logged_dropped and (
+                    self._logged_dropped == 0 or time.monotonic() - self._logged_at >= 10.0):
+                self._logged_at = time.monotonic()     # the first drop, then every 10 s at most
+                log.warning("persistence queue full: %d snapshot(s) dropped (%d in all); "
+                            "their changes are in %s and in the next snapshot",
+                            dropped - self._logged_dropped, dropped, AUDIT_NAME)
+                self._logged_dropped = dropped
+            if job is not None:
+                self._write_snapshot(job)
+        finally:
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+        return True
+
     def write(self, job: Job) -> None:
-        """Audit first (the decision), then the snapshot it produced."""
-        if job.changes:
-            append_audit(self.directory / AUDIT_NAME, job.changes)
+        """Write ``job`` now, in this thread: its audit records first, then the snapshot."""
+        self.submit(job)
+        while self.write_once():
+            pass
+
+    def _write_snapshot(self, job: Job) -> None:
         body = {"calibration": job.name, "version": job.version, **job.snapshot}
         atomic_write(snapshot_path(self.directory, job.name, job.version),
                      json.dumps(body).encode())
@@ -226,27 +357,26 @@ class BackgroundWriter:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._q and not self._stop:
+                while not self._q and not self._audit and not self._stop:
                     self._cv.wait()
-                if not self._q:
+                if self._stop and not self._q and not self._audit:
                     return
-                job = self._q.popleft()
-                self._busy = True
             try:
-                self.write(job)
+                self.write_once()
             except OSError as exc:          # a full disk must not kill the ECU
                 self.errors += 1
                 self.last_error = str(exc)
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._cv.notify_all()
+                log.error("persistence: %s (records kept, retrying)", exc)
+                with self._cv:              # back off instead of spinning on the error
+                    self._cv.wait(1.0)
+                    if self._stop:
+                        return
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued is written (tests, shutdown; not the step path)."""
         deadline = time.monotonic() + timeout
         with self._cv:
-            while self._q or self._busy:
+            while self._q or self._audit or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -263,11 +393,13 @@ class BackgroundWriter:
 
 
 class Persister(Controller):
-    """100 ms: hands the adapted maps to the background writer when they changed.
+    """100 ms: hands the audit records of every change and the adapted maps to the writer.
 
     Options: ``persist_dir`` (None = persistence disabled, the default, so tests and CI
     never write into the repository), ``queue_size``, ``keep_versions``, ``restore``
-    (load the newest snapshot of this calibration at construction).
+    (continue from the newest snapshot and the audit records logged after it). With
+    ``restore: false`` the maps start from zero but the version numbers still continue
+    after the last logged one, so the log never holds a version twice.
     """
 
     period = 0.1
@@ -281,29 +413,35 @@ class Persister(Controller):
         self.writer: BackgroundWriter | None = None
         d = self.opts["persist_dir"]
         adapt = self.calibration.adapt
+        name = self.calibration.name
         if d is not None:
             self.writer = BackgroundWriter(d, queue_size=self.opts["queue_size"],
                                            keep_versions=self.opts["keep_versions"])
             if self.opts["restore"]:
-                snap = load_latest(d, self.calibration.name)
-                if snap is not None:
-                    adapt.restore(snap)
+                restore_adaptation(d, name, adapt)
+            else:
+                snap = load_latest(d, name)
+                logged = last_logged_version(read_audit(Path(d) / AUDIT_NAME).records, name)
+                adapt.version = max(adapt.version, logged,
+                                    int(snap.get("version", 0)) if snap else 0)
+            adapt.pending.clear()         # restored state, not changes
         self._interval = self.calibration.scalars["persist_interval"]
         self._submitted = adapt.version
         self._last_submit = -1e9
 
     def step(self, signals: Mapping[str, float], now: float) -> dict[str, float]:
         adapt = self.calibration.adapt
-        if adapt.version != self._submitted and now - self._last_submit >= self._interval:
-            changes = []
-            while adapt.pending:
-                c = adapt.pending.popleft()
-                changes.append({"calibration": self.calibration.name, "version": adapt.version,
-                                "map": c.map, "cell": list(c.cell), "old": c.old,
-                                "new": c.new, "by": c.by, "why": c.why, "t": c.at})
+        if adapt.pending:
+            # Every step: the audit queue takes the records at once, so the adaptation's
+            # bounded ``pending`` never overflows while a snapshot waits for its interval.
+            name = self.calibration.name
+            records = [change_record(name, adapt.pending.popleft())
+                       for _ in range(len(adapt.pending))]
             if self.writer is not None:
-                self.writer.submit(Job(self.calibration.name, adapt.version,
-                                       adapt.snapshot(), changes))
+                self.writer.log(records)
+        if adapt.version != self._submitted and now - self._last_submit >= self._interval:
+            if self.writer is not None:
+                self.writer.submit(Job(self.calibration.name, adapt.version, adapt.snapshot()))
             self._submitted = adapt.version
             self._last_submit = now
         dropped = self.writer.dropped if self.writer is not None else 0
@@ -315,20 +453,35 @@ class Persister(Controller):
 
 
 def _crash_test_main(argv: list[str]) -> int:
-    """Write big snapshots and audit records forever (until killed)."""
+    """Change cells and persist as fast as possible, forever (until killed).
+
+    ``DIR [CHANGES_PER_STEP [QUEUE_SIZE]]``. A real Persister on the shipped road_car
+    calibration, restoring from DIR; simulated time advances ``persist_interval`` per
+    step with no sleep, so snapshots come far faster than the writer can fsync them.
+    Prints ``<version> <written> <dropped>`` after every step (the test's progress).
+    """
+    from controllers.basemap import load_calibration
+
     directory = Path(argv[0])
-    size = int(argv[1]) if len(argv) > 1 else 2_000_000
-    w = BackgroundWriter(directory, queue_size=2, keep_versions=3)
-    version = 0
-    payload = [[float(i % 97) + 0.123456789] * 1000 for i in range(max(1, size // 20_000))]
+    per_step = int(argv[1]) if len(argv) > 1 else 3
+    queue_size = int(argv[2]) if len(argv) > 2 else 1
+    cal = load_calibration("road_car")
+    p = Persister(cal, persist_dir=str(directory), queue_size=queue_size, keep_versions=5)
+    assert p.writer is not None
+    adapt = cal.adapt
+    tables = (adapt.fuel_pct, adapt.spark_deg)
+    now = 0.0
     while True:
-        version += 1
-        changes = [{"version": version, "map": "fuel_pct", "cell": [k, 0], "old": 0.0,
-                    "new": 0.5, "by": "crash_test", "why": "x" * 200, "t": version}
-                   for k in range(20)]
-        w.submit(Job("crash", version, {"fuel_pct": payload, "spark_deg": payload}, changes))
-        print(version, flush=True)
-        time.sleep(0.001)
+        for _ in range(per_step):
+            v = adapt.version + 1
+            table = tables[v % 2]
+            j = (v // 2) % len(table.z)
+            i = (v * 7) % len(table.z[j])
+            # A value no cell ever had: the change always happens (the version moves).
+            adapt.set_cell(table, i, j, v / 1000.0, by="crash_test", why=f"step {v}", at=now)
+        now += p._interval
+        p.step({}, now)
+        print(adapt.version, p.writer.written, p.writer.dropped, flush=True)
 
 
 if __name__ == "__main__":
