@@ -14,6 +14,7 @@ in the :class:`Calibration` object; controllers of one ECU must share it so that
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import threading
 from bisect import bisect_right
@@ -334,13 +335,62 @@ class Calibration:
 
 # --------------------------------------------------------------------------- loader
 
-def _loc(path: str, node: yaml.Node) -> dict[str, Any]:
-    return {"file": path, "line": node.start_mark.line + 1, "column": node.start_mark.column + 1}
+# Limits of a calibration file (docs/controllers/calibration.md): far above any real set
+# (the shipped ones are ~12 KB and 4 levels deep), low enough that a hostile or broken
+# file is refused at once instead of exhausting memory or the stack.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32
+_EXCERPT = 60
+_TAG_PREFIX = "tag:yaml.org,2002:"
+_PLAIN_EXPONENT = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+
+
+def _show(value: Any) -> str:
+    """``repr(value)`` cut to a bounded excerpt (an error never prints a huge value)."""
+    text = repr(value)
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT - 3] + "..."
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG_PREFIX):] if tag.startswith(_TAG_PREFIX) else tag
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _loc(path: str, node: yaml.Node | yaml.Mark) -> dict[str, Any]:
+    mark = node.start_mark if isinstance(node, yaml.Node) else node
+    return {"file": path, "line": mark.line + 1, "column": mark.column + 1}
 
 
 def _closest(name: str, candidates: Any) -> str:
+    if len(str(name)) > 2 * _EXCERPT:           # difflib is quadratic: no suggestion
+        return ""
     m = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+class _CalibrationLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no python tags: they are unknown tags here) with a nesting
+    limit, so deep input is an error, not a RecursionError. Duplicate keys and other tags
+    are refused where the reader walks the nodes (it never constructs a whole mapping)."""
+
+    def __init__(self, text: str, path: str) -> None:
+        super().__init__(text)
+        self.name = path
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise CalibrationError(f"nested deeper than {MAX_DEPTH} levels",
+                                       **_loc(self.name, self.peek_event().start_mark))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 class _Reader:
@@ -348,26 +398,60 @@ class _Reader:
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self.loader = yaml.SafeLoader(text)
-        self.loader.name = path
+        self.text = text
+        self.loader: _CalibrationLoader | None = None
 
     def error(self, node: yaml.Node, message: str) -> CalibrationError:
         return CalibrationError(message, **_loc(self.path, node))
 
     def root(self) -> yaml.Node:
         try:
+            self.loader = _CalibrationLoader(self.text, self.path)  # checks the characters
             node = self.loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
+            where = _loc(self.path, mark) if mark else {"file": self.path, "line": 1,
+                                                       "column": 1}
             raise CalibrationError(f"YAML syntax error: {exc.problem or exc.context}",
-                                   self.path, mark.line + 1 if mark else None,
-                                   mark.column + 1 if mark else None) from None
+                                   **where) from None
+        except yaml.reader.ReaderError as exc:      # a control character (NUL ...)
+            line, col = _line_col(self.text, exc.position)
+            c = exc.character
+            shown = f"U+{c:04X}" if isinstance(c, int) else repr(c)
+            raise CalibrationError(f"character {shown} is not allowed in YAML",
+                                   self.path, line, col) from None
+        except yaml.YAMLError as exc:               # anything else PyYAML refuses
+            raise CalibrationError(f"YAML error: {exc}".splitlines()[0], self.path, 1,
+                                   1) from None
         if node is None:
-            raise CalibrationError("empty calibration file", self.path)
+            raise CalibrationError("empty calibration file", self.path, 1, 1)
         return node
 
-    def value(self, node: yaml.Node) -> Any:
-        return self.loader.construct_object(node, deep=True)
+    def value(self, node: yaml.Node, what: str) -> Any:
+        """The value of a single YAML scalar (a list or mapping here is an error)."""
+        assert self.loader is not None, "root() first"
+        if node.tag == _TAG_PREFIX + "merge":
+            raise self.error(node, f"{what}: YAML merge keys (<<) are not supported")
+        if node.tag not in self.loader.yaml_constructors:
+            raise self.error(node, f"{what}: YAML tag {_show(_short_tag(node.tag))} is not "
+                             "allowed in a calibration file")
+        if not isinstance(node, yaml.ScalarNode):
+            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+            raise self.error(node, f"{what}: expected a single value, got {kind}")
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise self.error(node, f"{what}: YAML tag {_show(_short_tag(node.tag))} is not "
+                             "allowed in a calibration file") from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. a 5000-digit int
+            raise self.error(node, f"{what}: cannot read value: "
+                             f"{str(exc).splitlines()[0][:_EXCERPT]}") from None
+
+    def text_value(self, node: yaml.Node, what: str) -> str:
+        v = self.value(node, what)
+        if not isinstance(v, str):
+            raise self.error(node, f"{what}: expected a string, got {_show(v)}")
+        return v
 
     def mapping(self, node: yaml.Node, what: str, allowed: Any,
                 required: Any = ()) -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -376,11 +460,15 @@ class _Reader:
         out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         allowed = list(allowed)
         for knode, vnode in node.value:
-            key = self.value(knode)
+            key = self.value(knode, f"{what} key")
+            if not isinstance(key, str):
+                raise self.error(knode, f"{what}: expected a name as key, got {_show(key)}")
             if key in out:
-                raise self.error(knode, f"{what}: duplicate key {key!r}")
+                first = out[key][0].start_mark.line + 1
+                raise self.error(knode, f"{what}: duplicate key {_show(key)} "
+                                 f"(first at line {first})")
             if allowed and key not in allowed:
-                raise self.error(knode, f"{what}: unknown key {key!r}{_closest(key, allowed)}")
+                raise self.error(knode, f"{what}: unknown key {_show(key)}{_closest(key, allowed)}")
             out[key] = (knode, vnode)
         for key in required:
             if key not in out:
@@ -388,10 +476,21 @@ class _Reader:
         return out
 
     def number(self, node: yaml.Node, what: str) -> float:
-        v = self.value(node)
+        v = self.value(node, what)
+        if isinstance(v, str) and node.style is None and _PLAIN_EXPONENT.match(v):
+            v = float(v)        # YAML 1.1 reads 1e3 (no dot) as a string; it is a number
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.error(node, f"{what}: expected a number, got {v!r}")
-        return float(v)
+            raise self.error(node, f"{what}: expected a number, got {_show(v)}")
+        return self.finite(node, what, v)
+
+    def finite(self, node: yaml.Node, what: str, v: float | int) -> float:
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise self.error(node, f"{what}: expected a finite number, got {_show(v)}")
+        return f
 
     def numbers(self, node: yaml.Node, what: str) -> list[tuple[float, yaml.Node]]:
         if not isinstance(node, yaml.SequenceNode):
@@ -402,14 +501,15 @@ class _Reader:
 def _read_axes(r: _Reader, node: yaml.Node) -> dict[str, Axis]:
     axes: dict[str, Axis] = {}
     for name, (_k, vnode) in r.mapping(node, "axes", ()).items():
-        fields = r.mapping(vnode, f"axis {name!r}", ("unit", "values"), ("unit", "values"))
-        unit = str(r.value(fields["unit"][1]))
-        vals = r.numbers(fields["values"][1], f"axis {name!r}")
+        fields = r.mapping(vnode, f"axis {_show(name)}", ("unit", "values"), ("unit", "values"))
+        unit = r.text_value(fields["unit"][1], f"axis {_show(name)} unit")
+        vals = r.numbers(fields["values"][1], f"axis {_show(name)}")
         if len(vals) < 2:
-            raise r.error(fields["values"][1], f"axis {name!r}: needs at least 2 breakpoints")
+            raise r.error(fields["values"][1], f"axis {_show(name)}: needs at least 2 breakpoints")
         for (a, _), (b, bnode) in zip(vals, vals[1:], strict=False):
             if not b > a:
-                raise r.error(bnode, f"axis {name!r}: not strictly increasing ({a:g} then {b:g})")
+                raise r.error(bnode, f"axis {_show(name)}: not strictly increasing "
+                              f"({a:g} then {b:g})")
         axes[name] = Axis(name, unit, [v for v, _ in vals])
     return axes
 
@@ -421,17 +521,19 @@ def _read_map(r: _Reader, name: str, node: yaml.Node, spec: MapSpec,
     ax: list[Axis] = []
     for key, want in (("x", spec.x_unit), ("y", spec.y_unit)):
         anode = f[key][1]
-        aname = r.value(anode)
+        aname = r.text_value(anode, f"map {name!r} {key}")
         if aname not in axes:
-            raise r.error(anode, f"map {name!r}: unknown axis {aname!r}{_closest(aname, axes)}")
+            raise r.error(anode, f"map {name!r}: unknown axis "
+                          f"{_show(aname)}{_closest(aname, axes)}")
         if axes[aname].unit != want:
-            raise r.error(anode, f"map {name!r}: {key} axis {aname!r} has unit "
-                          f"{axes[aname].unit!r}, expected {want!r}")
+            raise r.error(anode, f"map {name!r}: {key} axis {_show(aname)} has unit "
+                          f"{_show(axes[aname].unit)}, expected {want!r}")
         ax.append(axes[aname])
     unit_node = f["unit"][1]
-    unit = str(r.value(unit_node))
+    unit = r.text_value(unit_node, f"map {name!r} unit")
     if unit != spec.unit:
-        raise r.error(unit_node, f"map {name!r}: wrong unit {unit!r}, expected {spec.unit!r}")
+        raise r.error(unit_node, f"map {name!r}: wrong unit {_show(unit)}, "
+                      f"expected {spec.unit!r}")
     rows_node = f["values"][1]
     if not isinstance(rows_node, yaml.SequenceNode):
         raise r.error(rows_node, f"map {name!r}: expected a list of rows")
@@ -454,35 +556,46 @@ def _read_map(r: _Reader, name: str, node: yaml.Node, spec: MapSpec,
 
 
 def _read_scalar(r: _Reader, name: str, node: yaml.Node, spec: ScalarSpec) -> float:
-    raw = r.value(node)
+    what = f"scalar {name!r}"
+    raw = r.value(node, what)
     if spec.unit == "bool":
         if not isinstance(raw, bool):
-            raise r.error(node, f"scalar {name!r}: expected true or false, got {raw!r}")
+            raise r.error(node, f"{what}: expected true or false, got {_show(raw)}")
         return 1.0 if raw else 0.0
     if isinstance(raw, bool):
-        raise r.error(node, f"scalar {name!r}: expected a number, got {raw!r}")
+        raise r.error(node, f"{what}: expected a number, got {_show(raw)}")
     if isinstance(raw, int | float):
-        value, unit = float(raw), ""
+        value, unit = r.finite(node, what, raw), ""
     else:
         m = _QUANTITY.match(str(raw))
         if not m:
-            raise r.error(node, f"scalar {name!r}: expected '<number> {spec.unit}', got {raw!r}")
-        value, unit = float(m.group(1)), (m.group(2) or "")
+            want = f"'<number> {spec.unit}'" if spec.unit else "a number"
+            raise r.error(node, f"{what}: expected {want}, got {_show(raw)}")
+        value, unit = r.finite(node, what, float(m.group(1))), (m.group(2) or "")
     if unit != spec.unit:
         want = f"unit {spec.unit!r}" if spec.unit else "no unit"
-        raise r.error(node, f"scalar {name!r}: wrong unit {unit!r}, expected {want}")
+        raise r.error(node, f"{what}: wrong unit {_show(unit)}, expected {want}")
     if not spec.lo <= value <= spec.hi:
-        raise r.error(node, f"scalar {name!r}: value {value:g} outside range "
+        raise r.error(node, f"{what}: value {value:g} outside range "
                       f"[{spec.lo:g}, {spec.hi:g}] {spec.unit}".rstrip())
     return value
 
 
 def loads_calibration(text: str, path: str = "<string>") -> Calibration:
-    """Parse and validate calibration YAML text (``path`` is used in error messages)."""
+    """Parse and validate calibration YAML text (``path`` is used in error messages).
+
+    Every problem raises :class:`CalibrationError` with file, line and column; nothing
+    else escapes (the fuzz test in tests/controllers/test_calibration_fuzz.py holds it).
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise CalibrationError(f"calibration file too large ({len(text)} characters, at most "
+                               f"{MAX_FILE_BYTES})", path, 1, 1)
     r = _Reader(path, text)
     root = r.root()
     top = r.mapping(root, "calibration", _TOP_KEYS, ("name", "axes", "maps", "scalars"))
-    name = str(r.value(top["name"][1]))
+    name = r.text_value(top["name"][1], "name")
+    if "description" in top:
+        r.text_value(top["description"][1], "description")
     axes = _read_axes(r, top["axes"][1])
     maps: dict[str, Map2D] = {}
     mnodes = r.mapping(top["maps"][1], "maps", MAP_SPECS, MAP_SPECS)
@@ -499,15 +612,34 @@ def loads_calibration(text: str, path: str = "<string>") -> Calibration:
     return Calibration(name, path, axes, maps, scalars)
 
 
+def shipped_sets() -> list[str]:
+    """Names of the calibration sets shipped in ``controllers/calibration/``."""
+    return sorted(p.stem for p in CALIBRATION_DIR.glob("*.yaml"))
+
+
 def load_calibration(path: str | Path) -> Calibration:
     """Load one calibration file; a bare name like ``road_car`` means the shipped set."""
     p = Path(path)
     if not p.suffix and not p.exists():
+        if p.name not in shipped_sets():
+            raise CalibrationError(f"unknown calibration set {_show(p.name)}"
+                                   f"{_closest(p.name, shipped_sets())}; shipped: "
+                                   f"{', '.join(shipped_sets())}, or give a file path")
         p = CALIBRATION_DIR / f"{p.name}.yaml"
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except OSError as exc:
         raise CalibrationError(f"cannot read calibration: {exc.strerror}", str(p)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CalibrationError(f"calibration file too large ({len(data)} bytes, at most "
+                               f"{MAX_FILE_BYTES})", str(p), 1, 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CalibrationError(f"not UTF-8 (byte 0x{data[exc.start]:02x})", str(p), line,
+                               col) from None
     return loads_calibration(text, str(p))
 
 

@@ -121,3 +121,163 @@ def test_lookup_within_cell_bounds(x, y):
     v = m.lookup(x, y)
     flat = [v for row in m.z for v in row]
     assert min(flat) - 1e-9 <= v <= max(flat) + 1e-9
+
+
+# --------------------------------------------------------------------------- issue 12 classes
+# Each class of bad calibration found by the issue's corpus: one CalibrationError line with
+# file:line:col pointing at the offending token, never another exception.
+
+ROW0 = "      - [57.2, 57.4,"          # first row of the ve map
+ROW0_LINE = _line_of(ROAD, ROW0)
+SCALARS_LINE = _line_of(ROAD, "  cylinders: 4")
+
+
+@pytest.mark.parametrize(("text", "line", "col", "fragment"), [
+    (ROAD.replace(ROW0, "      - [.nan, 57.4,"), ROW0_LINE, 10, "expected a finite number, got nan"),
+    (ROAD.replace(ROW0, "      - [.inf, 57.4,"), ROW0_LINE, 10, "expected a finite number, got inf"),
+    (ROAD.replace(ROW0, "      - [-.inf, 57.4,"), ROW0_LINE, 10, "finite number, got -inf"),
+    (ROAD.replace(ROW0, "      - [1e400, 57.4,"), ROW0_LINE, 10, "finite number, got inf"),
+    (ROAD.replace(ROW0, "      - [abc, 57.4,"), ROW0_LINE, 10, "expected a number, got 'abc'"),
+    (ROAD.replace(ROW0, "      - [[1], 57.4,"), ROW0_LINE, 10, "expected a single value, got a list"),
+    (ROAD.replace("[800, 1200, 1600,", "[-.inf, 1200, 1600,"), 7, 29, "axis 'rpm': expected a finite"),
+    (ROAD.replace("[800, 1200, 1600,", "[800, .nan, 1600,"), 7, 34, "axis 'rpm': expected a finite"),
+    (ROAD.replace("  cylinders: 4", "  cylinders: " + "9" * 400), SCALARS_LINE, 14,
+     "finite number, got 99999"),
+    (ROAD.replace('rev_limit: "6800 rpm"', 'rev_limit: "1e400 rpm"'), _line_of(ROAD, "rev_limit:"),
+     14, "expected a finite number, got inf"),
+], ids=["nan", "inf", "-inf", "1e400", "string", "list-in-row", "axis-inf", "axis-nan",
+        "400-digit-int", "scalar-1e400"])
+def test_bad_numbers(text, line, col, fragment):
+    msg = _err(text)
+    assert msg.startswith(f"cal.yaml:{line}:{col}: ") and fragment in msg, msg
+    assert len(msg) < 200                                  # a bounded excerpt of the value
+
+
+def test_missing_row():
+    text = ROAD.replace(ROW0 + " 57.7, 58, 58.3, 58.5, 58.7, 58.8, 58.7, 58.5, 58, 57.3]\n", "")
+    assert text != ROAD
+    msg = _err(text)
+    assert msg.startswith(f"cal.yaml:{ROW0_LINE}:7: ") and "9 rows, expected 10" in msg
+
+
+def test_ragged_rows_name_the_row():
+    text = ROAD.replace(ROW0, "      - [57.4,")
+    msg = _err(text)
+    assert msg.startswith(f"cal.yaml:{ROW0_LINE}:9: ") and "row 0 has 11 values, expected 12" in msg
+
+
+def test_rows_not_a_list():
+    text = re.sub(r"    values:\n(      - \[.*\]\n)+", "    values: 5\n", ROAD, count=1)
+    msg = _err(text)
+    assert msg.startswith(f"cal.yaml:{ROW0_LINE - 1}:13: ") and "expected a list of rows" in msg
+
+
+@pytest.mark.parametrize("where", ["scalars", "top", "axis", "map"])
+def test_duplicate_keys_point_at_the_second_one(where):
+    if where == "scalars":
+        text = ROAD.replace("  cylinders: 4\n", "  cylinders: 4\n  cylinders: 6\n")
+        line = SCALARS_LINE + 1
+    elif where == "top":
+        text = ROAD.replace("description:", "name: again\ndescription:")
+        line = _line_of(ROAD, "description:")
+    elif where == "axis":
+        text = ROAD.replace("  load: {unit: kPa,", "  load: {unit: kPa, unit: kPa,")
+        line = _line_of(ROAD, "  load: {unit: kPa,")
+    else:
+        text = ROAD.replace("    x: rpm\n", "    x: rpm\n    x: rpm\n", 1)
+        line = _line_of(ROAD, "    x: rpm") + 1
+    msg = _err(text)
+    assert msg.startswith(f"cal.yaml:{line}:") and "duplicate key" in msg and "first at line" in msg
+
+
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    (ROAD + "\n  bad: [unclosed\n", 202, "YAML syntax error"),
+    (ROAD.replace("  cylinders: 4", "\tcylinders: 4"), SCALARS_LINE, "YAML syntax error"),
+    (ROAD.replace("  load: {unit: kPa,", "  load: {unit: kPa"), None, "YAML syntax error"),
+    (ROAD + "---\nname: second\n", None, "YAML syntax error"),
+    ("a: *undefined\n", 1, "YAML syntax error"),
+    (ROAD.replace("  cylinders: 4", "  cylinders: 4\x00"), SCALARS_LINE, "U+0000 is not allowed"),
+    ("", 1, "empty calibration file"),
+    ("# only a comment\n", 1, "empty calibration file"),
+    ("- 1\n", 1, "calibration: expected a mapping"),
+    ("a: " + "[" * 10_000 + "]" * 10_000 + "\n", 1, "nested deeper than 32 levels"),
+], ids=["unclosed", "tab", "flow", "two-documents", "undefined-alias", "nul", "empty",
+        "comment-only", "list", "deep"])
+def test_yaml_syntax_and_structure(text, line, fragment):
+    msg = _err(text)
+    assert fragment in msg, msg
+    if line is not None:
+        assert msg.startswith(f"cal.yaml:{line}:"), msg
+
+
+@pytest.mark.parametrize(("old", "new", "tag"), [
+    ('  rev_limit: "6800 rpm"', '  rev_limit: !!python/object/apply:os.system ["echo pwned"]',
+     "!!python/object/apply:os.system"),
+    ("name: road_car", "name: !!python/name:os.system", "!!python/name:os.system"),
+    ("  cylinders: 4", "  cylinders: !!python/object:builtins.int 4", "!!python/object:builtins.int"),
+    ("  cylinders: 4", "  cylinders: !custom 4", "!custom"),
+    ("  cylinders: 4", "  cylinders: !!python/tuple [4]", "!!python/tuple"),
+], ids=["apply", "name", "object", "custom", "tuple"])
+def test_yaml_tags_are_refused_not_run(old, new, tag, tmp_path):
+    marker = tmp_path / "ran"
+    text = ROAD.replace(old, new.replace("echo pwned", f"touch {marker}"))
+    msg = _err(text)
+    assert f"YAML tag '{tag}' is not allowed" in msg
+    assert msg.startswith(f"cal.yaml:{_line_of(text, tag)}:")
+    assert not marker.exists()
+
+
+def test_merge_keys_and_non_name_keys():
+    assert "merge keys (<<) are not supported" in _err(
+        ROAD.replace("scalars:\n", "scalars:\n  <<: {cylinders: 4}\n"))
+    assert "expected a single value, got a list" in _err(ROAD.replace("  cylinders: 4", "  [a]: 4"))
+    assert "expected a name as key, got 7" in _err(ROAD.replace("  cylinders: 4", "  7: 4"))
+
+
+def test_wrong_types_of_names_and_units():
+    assert "name: expected a single value, got a mapping" in _err(
+        ROAD.replace("name: road_car", "name: {a: 1}"))
+    assert "description: expected a string" in _err(
+        ROAD.replace("description: road car", "description: 12 #"))
+    assert "map 've' x: expected a single value, got a list" in _err(
+        ROAD.replace("    x: rpm", "    x: [rpm]", 1))
+    assert "axis 'rpm' unit: expected a string, got 5" in _err(
+        ROAD.replace("rpm: {unit: rpm,", "rpm: {unit: 5,"))
+
+
+def test_unknown_keys_everywhere_name_the_closest():
+    assert "unknown key 'scalerz' (did you mean 'scalars'?)" in _err(
+        ROAD.replace("scalars:\n", "scalerz:\n"))
+    assert "unknown key 'spark_mbtt' (did you mean 'spark_mbt'?)" in _err(
+        ROAD.replace("  spark_mbt:\n", "  spark_mbtt:\n"))
+    assert "unknown axis 'rpmm' (did you mean 'rpm'?)" in _err(
+        ROAD.replace("    x: rpm", "    x: rpmm", 1))
+    assert "unknown key 'valuez' (did you mean 'values'?)" in _err(
+        ROAD.replace("rpm: {unit: rpm, values:", "rpm: {unit: rpm, valuez:"))
+
+
+def test_file_level_errors_have_a_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(ROAD.encode() + b"# caf\xe9\n")
+    with pytest.raises(CalibrationError) as ei:
+        load_calibration(bad)
+    assert str(ei.value) == f"{bad}:{ROAD.count(chr(10)) + 1}:6: not UTF-8 (byte 0xe9)"
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (4 * 1024 * 1024 + 1))
+    with pytest.raises(CalibrationError, match=r"big\.yaml:1:1: calibration file too large"):
+        load_calibration(big)
+
+
+def test_unknown_set_name_suggests_the_shipped_one():
+    with pytest.raises(CalibrationError, match=r"unknown calibration set 'road_carr' "
+                       r"\(did you mean 'road_car'\?\)"):
+        load_calibration("road_carr")
+
+
+def test_the_loader_is_registered_as_an_entry_point():
+    """Configuration names a calibration loader by entry point (group
+    ntec_hil.calibration_loaders), never as an importable path (issue 12)."""
+    from importlib.metadata import entry_points
+
+    eps = {ep.name: ep for ep in entry_points(group="ntec_hil.calibration_loaders")}
+    assert eps["ntec"].load() is load_calibration
