@@ -265,6 +265,7 @@ class BackgroundWriter:
         self._q: deque[Job] = deque()
         self._audit: list[dict[str, Any]] = []
         self._cv = threading.Condition()
+        self._io = threading.Lock()
         self._stop = False
         self._busy = False
         self._thread: threading.Thread | None = None
@@ -303,8 +304,13 @@ class BackgroundWriter:
 
         Returns False when nothing was queued. The writer thread calls this in a loop;
         with ``start=False`` a test can step it. The records are taken together with the
-        snapshot, so they include every change the snapshot contains.
+        snapshot, so they include every change the snapshot contains. One caller at a
+        time (``_io``): batches reach the file in the order they were taken.
         """
+        with self._io:
+            return self._write_once()
+
+    def _write_once(self) -> bool:
         with self._cv:
             records, self._audit = self._audit, []
             job = self._q.popleft() if self._q else None

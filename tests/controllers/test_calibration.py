@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controllers import CalibrationError, load_calibration, loads_calibration
 from controllers.basemap import CALIBRATION_DIR, MAP_SPECS, SCALAR_SPECS
 
 ROAD = (CALIBRATION_DIR / "road_car.yaml").read_text()
+SPARK_MBT = load_calibration("road_car").maps["spark_mbt"]      # read-only in the tests
 
 
 def _err(text: str) -> str:
@@ -114,10 +115,10 @@ def test_bilinear_lookup_exact_at_breakpoints_and_clamped(cal):
     assert mid == pytest.approx(expect)
 
 
+@settings(deadline=None)          # no wall-clock bound: a busy machine must not fail it
 @given(st.floats(0, 9000), st.floats(0, 400))
 def test_lookup_within_cell_bounds(x, y):
-    c = load_calibration("road_car")
-    m = c.maps["spark_mbt"]
+    m = SPARK_MBT
     v = m.lookup(x, y)
     flat = [v for row in m.z for v in row]
     assert min(flat) - 1e-9 <= v <= max(flat) + 1e-9
@@ -227,33 +228,26 @@ def test_yaml_tags_are_refused_not_run(old, new, tag, tmp_path):
     assert not marker.exists()
 
 
-def test_merge_keys_and_non_name_keys():
-    assert "merge keys (<<) are not supported" in _err(
-        ROAD.replace("scalars:\n", "scalars:\n  <<: {cylinders: 4}\n"))
-    assert "expected a single value, got a list" in _err(ROAD.replace("  cylinders: 4", "  [a]: 4"))
-    assert "expected a name as key, got 7" in _err(ROAD.replace("  cylinders: 4", "  7: 4"))
-
-
-def test_wrong_types_of_names_and_units():
-    assert "name: expected a single value, got a mapping" in _err(
-        ROAD.replace("name: road_car", "name: {a: 1}"))
-    assert "description: expected a string" in _err(
-        ROAD.replace("description: road car", "description: 12 #"))
-    assert "map 've' x: expected a single value, got a list" in _err(
-        ROAD.replace("    x: rpm", "    x: [rpm]", 1))
-    assert "axis 'rpm' unit: expected a string, got 5" in _err(
-        ROAD.replace("rpm: {unit: rpm,", "rpm: {unit: 5,"))
-
-
-def test_unknown_keys_everywhere_name_the_closest():
-    assert "unknown key 'scalerz' (did you mean 'scalars'?)" in _err(
-        ROAD.replace("scalars:\n", "scalerz:\n"))
-    assert "unknown key 'spark_mbtt' (did you mean 'spark_mbt'?)" in _err(
-        ROAD.replace("  spark_mbt:\n", "  spark_mbtt:\n"))
-    assert "unknown axis 'rpmm' (did you mean 'rpm'?)" in _err(
-        ROAD.replace("    x: rpm", "    x: rpmm", 1))
-    assert "unknown key 'valuez' (did you mean 'values'?)" in _err(
-        ROAD.replace("rpm: {unit: rpm, values:", "rpm: {unit: rpm, valuez:"))
+@pytest.mark.parametrize(("old", "new", "fragment"), [
+    ("scalars:\n", "scalars:\n  <<: {cylinders: 4}\n", "merge keys (<<) are not supported"),
+    ("  cylinders: 4", "  [a]: 4", "scalars key: expected a single value, got a list"),
+    ("  cylinders: 4", "  7: 4", "expected a name as key, got 7"),
+    ("name: road_car", "name: {a: 1}", "name: expected a single value, got a mapping"),
+    ("description: road car", "description: 12 #", "description: expected a string"),
+    ("    x: rpm", "    x: [rpm]", "map 've' x: expected a single value, got a list"),
+    ("rpm: {unit: rpm,", "rpm: {unit: 5,", "axis 'rpm' unit: expected a string, got 5"),
+    ("scalars:\n", "scalerz:\n", "unknown key 'scalerz' (did you mean 'scalars'?)"),
+    ("  spark_mbt:\n", "  spark_mbtt:\n", "unknown key 'spark_mbtt' (did you mean 'spark_mbt'?)"),
+    ("    x: rpm", "    x: rpmm", "unknown axis 'rpmm' (did you mean 'rpm'?)"),
+    ("rpm: {unit: rpm, values:", "rpm: {unit: rpm, valuez:",
+     "unknown key 'valuez' (did you mean 'values'?)"),
+], ids=["merge-key", "list-key", "int-key", "name-mapping", "description-number", "axis-list",
+        "unit-number", "unknown-top", "unknown-map", "unknown-axis", "unknown-axis-field"])
+def test_wrong_types_and_unknown_names(old, new, fragment):
+    text = ROAD.replace(old, new, 1)
+    msg = _err(text)
+    assert fragment in msg, msg
+    assert msg.startswith(f"cal.yaml:{_line_of(text, new.strip().splitlines()[-1])}:"), msg
 
 
 def test_file_level_errors_have_a_line(tmp_path):
