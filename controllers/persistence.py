@@ -210,11 +210,14 @@ def restore_adaptation(directory: str | Path, name: str, adapt: Adaptation) -> i
     if snap is not None:
         adapt.restore(snap)
     tables = {"fuel_pct": adapt.fuel_pct, "spark_deg": adapt.spark_deg}
+    # Against the snapshot's version, not the running one: a log written before records
+    # carried their own version has several records per version, all to be replayed.
+    base = adapt.version
     replayed = 0
     for n, rec in enumerate(read_audit(directory / AUDIT_NAME).records, 1):
         if rec.get("calibration") != name or not isinstance(rec.get("version"), int):
             continue
-        if rec["version"] <= adapt.version:
+        if rec["version"] <= base:
             continue
         try:
             table = tables[rec["map"]]
@@ -225,7 +228,7 @@ def restore_adaptation(directory: str | Path, name: str, adapt: Adaptation) -> i
         except (KeyError, TypeError, ValueError, IndexError):
             raise ValueError(f"{directory / AUDIT_NAME}:{n}: audit record does not fit "
                              f"calibration {name!r}: {json.dumps(rec)[:200]}") from None
-        adapt.version = rec["version"]
+        adapt.version = max(adapt.version, rec["version"])
         replayed += 1
     return replayed
 

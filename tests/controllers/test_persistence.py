@@ -180,6 +180,20 @@ def test_overloaded_persister_keeps_a_complete_history_and_restarts_after_it(tmp
     assert check_history(tmp_path) == (119, 119)
 
 
+def test_restore_replays_a_log_with_several_records_per_version(tmp_path):
+    """Logs written before each record carried its own version label a whole batch with
+    one version: every record after the snapshot is replayed, none skipped."""
+    from controllers.persistence import append_audit, restore_adaptation
+
+    rec = {"calibration": "road_car", "version": 3, "old": 0.0, "by": "t", "why": "w", "t": 0}
+    append_audit(tmp_path / AUDIT_NAME, [{**rec, "map": "fuel_pct", "cell": [1, 2], "new": 1.5},
+                                         {**rec, "map": "spark_deg", "cell": [0, 0], "new": -1.0}])
+    cal = load_calibration("road_car")
+    assert restore_adaptation(tmp_path, "road_car", cal.adapt) == 2
+    assert cal.adapt.fuel_pct.z[2][1] == 1.5 and cal.adapt.spark_deg.z[0][0] == -1.0
+    assert cal.adapt.version == 3
+
+
 def test_restore_false_still_never_relogs_a_version(tmp_path):
     cal = load_calibration("road_car")
     p = Persister(cal, persist_dir=str(tmp_path))
