@@ -5,7 +5,7 @@ SIL traffic (a plant node sending an 8-byte frame every 1 ms and an ECU
 answering each with a 5-byte frame on reception) and the cost of one
 ``frame_bits`` call, so a change on the hot path shows its figure.
 
-    /work/venv/bin/python benchmarks/bench_bus.py [--seconds 10]
+    .venv/bin/python benchmarks/bench_bus.py [--seconds 10]
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Codec benchmark: µs per encode / decode / E2E protect for each ntec5 message, compiled
 codec vs cantools, and the ratio. Wall-clock figures belong here, never in tests.
 
-    /work/venv/bin/python benchmarks/bench_codec.py [--dbc dbc/ntec5.dbc] [--number 20000]
+    .venv/bin/python benchmarks/bench_codec.py [--dbc dbc/ntec5.dbc] [--number 20000]
 
 Each figure is the best of ``--repeat`` timeit runs (least disturbed by the machine).
-Target (ARCHITECTURE timing budget): compiled encode+decode >= 4x faster than cantools.
+Target (the 1 ms budget, docs/architecture.md): compiled encode+decode >= 4x faster than cantools.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Memory of a long SIL run with the trace on: peak RSS and trace bytes per frame.
 
-    /work/venv/bin/python benchmarks/bench_memory.py [--minutes 10] [--workload lap]
+    .venv/bin/python benchmarks/bench_memory.py [--minutes 10] [--workload lap]
 
 Runs the workload (default the track lap: the race car lapping in track mode) for
 --minutes of simulated time with the trace on, spooled to disk as the scenario runner

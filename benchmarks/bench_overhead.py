@@ -1,6 +1,6 @@
 """Framework overhead: the full SIL stack vs a bare loop doing the same work by hand.
 
-    /work/venv/bin/python benchmarks/bench_overhead.py [--seconds 10] [--repeat 3]
+    .venv/bin/python benchmarks/bench_overhead.py [--seconds 10] [--repeat 3]
 
 The bare loop calls the same plant steps, the same controller steps (the ECU's tasks, at
 their rates) and the same DBC encode / decode (the bench's compiled codec; with E2E

@@ -1,7 +1,7 @@
 """1 kHz pacing on this machine, in one run: the bench's wall clock next to python-can's
 ``send_periodic`` and ``simpy.rt.RealtimeEnvironment``.
 
-    /work/venv/bin/python benchmarks/bench_pacing.py [--seconds 8] [--long 60]
+    .venv/bin/python benchmarks/bench_pacing.py [--seconds 8] [--long 60]
 
 Lateness of each 1 ms wake-up against its ideal time (the schedule anchored at the first
 one): p50 / p99 / max, and overruns (more than 1 ms late). Rows:
@@ -18,7 +18,7 @@ Then the ratios of the p99s (issue 7: the bench at least 10x better than both, p
 measures alone, for the "0 overruns in 60 s on an idle machine" figure.
 
 Anchoring at the first wake-up makes a late first wake-up show as negative lateness
-later (simpy.rt's p50 can be slightly below 0). Figures only: nothing here is asserted (STYLE.md: timing on the wall clock is a benchmark).
+later (simpy.rt's p50 can be slightly below 0). Figures only: nothing here is asserted (docs/architecture.md: timing on the wall clock is a benchmark).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# {platform.node()} {platform.platform()} {platform.python_version()}, "
           f"{args.seconds:g} s at 1 kHz per candidate")
-    print("# command: /work/venv/bin/python benchmarks/bench_pacing.py "
+    print("# command: .venv/bin/python benchmarks/bench_pacing.py "
           f"--seconds {args.seconds:g} --long {args.long:g}")
     late, policy = wall_clock(args.seconds, realtime=True)
     print(f"bench WallClockEnvironment ({policy}):\n    {figures(late)}")

@@ -1,6 +1,6 @@
 """Cost of one composite-plant step (the bench calls plant.step(1e-3, plant.inputs) every ms).
 
-Run:  cd /work/main && /work/venv/bin/python benchmarks/bench_plant.py
+Run:  .venv/bin/python benchmarks/bench_plant.py
 Prints microseconds per 1 ms step for the road and race parameter sets, at full throttle
 on the dyno and driving the default lap (driver model + track). The ECU inputs are frozen
 at a plausible full-load command so only the plant is timed. Budget: <= 30 us per step.

@@ -1,7 +1,7 @@
 """Full-stack SIL speed: all plants, all controllers, every frame encoded and decoded
 through the simulated bus with bit timing, trace on — simulated seconds per wall second.
 
-    /work/venv/bin/python benchmarks/bench_sil.py [--seconds 20] [--repeat 3]
+    .venv/bin/python benchmarks/bench_sil.py [--seconds 20] [--repeat 3]
 
 Workloads (issue 7): the full-throttle pull (scenarios/vehicle/full_throttle_pull.yaml,
 road car, 14 s) and the track lap (scenarios/vehicle/race_car_lap.yaml, race car, 48 s),

@@ -1,6 +1,6 @@
 """Start-up cost of ``hil run`` on one scenario, from a fresh interpreter.
 
-    /work/venv/bin/python benchmarks/bench_startup.py [--scenario scenarios/timing/fast_message_period.yaml] [--repeat 3]
+    .venv/bin/python benchmarks/bench_startup.py [--scenario scenarios/timing/fast_message_period.yaml] [--repeat 3]
 
 Rows (best of --repeat, each a new process):
   python -c pass              the interpreter alone

@@ -1,7 +1,7 @@
 """Suite throughput: the whole SIL scenario suite with ``hil run scenarios/ -n 2`` vs
 ``-n 0`` — whole-suite wall time of each, and the speed-up.
 
-    /work/venv/bin/python benchmarks/bench_suite.py [--workers 2] [--paths scenarios/]
+    .venv/bin/python benchmarks/bench_suite.py [--workers 2] [--paths scenarios/]
 
 Each run is a fresh ``hil run`` process (start-up, collection, every scenario, traces,
 plots and reports included: what a user waits for), writing its reports to a temporary

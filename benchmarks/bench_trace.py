@@ -1,8 +1,8 @@
 """Trace figures: append cost on the hot path, bytes per frame, export times, peak RSS.
 
-Run: /work/venv/bin/python benchmarks/bench_trace.py [--minutes 10]
+Run: .venv/bin/python benchmarks/bench_trace.py [--minutes 10]
 
-Wall-clock figures belong here, not in tests (STYLE.md). The simulated load is the
+Wall-clock figures belong here, not in tests (docs/architecture.md). The simulated load is the
 bench's: per ms two 8/5-byte frames (PlantFast, EcuFast) and one plant sample of 60
 quantities, plus EcuStatus every 10 ms.
 """

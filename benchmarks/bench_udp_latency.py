@@ -1,6 +1,6 @@
 """Cross-process 1 ms path over udp_multicast on loopback: sensor frame -> safety frame.
 
-    /work/venv/bin/python benchmarks/bench_udp_latency.py [--seconds 10]
+    .venv/bin/python benchmarks/bench_udp_latency.py [--seconds 10]
 
 The plant node runs here (WallBench on rigs/udp.yaml, realtime measures), ``hil ecu`` in
 a child process on a private multicast group. For every PlantFast the bench sent, the
@@ -43,7 +43,7 @@ def main() -> None:
     group = f"239.74.{random.randrange(164, 250)}.{random.randrange(1, 250)}"
     port = random.randrange(40_000, 60_000)
     print(f"# {platform.node()} {platform.platform()} {platform.python_version()}")
-    print(f"# command: /work/venv/bin/python benchmarks/bench_udp_latency.py "
+    print(f"# command: .venv/bin/python benchmarks/bench_udp_latency.py "
           f"--seconds {args.seconds:g}   (group {group}, port {port}; {isolation})")
     ecu = subprocess.Popen([sys.executable, "-m", "hil", "ecu", "--rig",
                             str(REPO / "rigs" / "udp.yaml"), "--channel", group, "--port",

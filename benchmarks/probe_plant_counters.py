@@ -1,6 +1,6 @@
 """Why the plant step is slower inside the full stack than alone: hardware counters.
 
-    /work/venv/bin/python benchmarks/probe_plant_counters.py [--repeat 2]
+    .venv/bin/python benchmarks/probe_plant_counters.py [--repeat 2]
 
 Needs Linux ``perf`` with hardware counters (``perf stat -e instructions true``). The
 full-throttle pull is recorded once per process (plant inputs and outputs of every step,

@@ -1,11 +1,11 @@
 """How long does this machine stop running a SCHED_FIFO process that never sleeps when it
 should not? The floor under bench_pacing.py's "0 overruns in 60 s".
 
-    /work/venv/bin/python benchmarks/probe_stalls.py [--seconds 60]
+    .venv/bin/python benchmarks/probe_stalls.py [--seconds 60]
 
 A process under the same real-time measures as the bench's wall clock (SCHED_FIFO 50 if
 permitted, gc frozen) runs a 1 kHz duty cycle — spin 600 us reading the clock, sleep the
-rest (a whole-period spin would be stalled by RT throttling, REFERENCE.md) — and records
+rest (a whole-period spin would be stalled by RT throttling, docs/architecture.md) — and records
 every gap between two consecutive clock reads of a spin longer than 100 us: time in which
 the process did not run although it was runnable, at the highest priority a user process
 gets; and, counted like bench_pacing.py's overruns, every 1 kHz wake-up more than 1 ms

@@ -1,6 +1,6 @@
 """Prototype, not product: the full stack with its Python modules compiled by Cython.
 
-    /work/venv/bin/python benchmarks/proto_compiled_core.py [--groups core,simpy,plant,controllers]
+    .venv/bin/python benchmarks/proto_compiled_core.py [--groups core,simpy,plant,controllers]
         [--repeat 3] [--seconds S] [--typed]
 
 Issue 7 asks what would reach the targets pure Python cannot (25x real time, overhead

@@ -1,6 +1,6 @@
 """Prototype, not product: the full stack with a plant that costs (almost) nothing.
 
-    /work/venv/bin/python benchmarks/proto_plant_bound.py [--repeat 3]
+    .venv/bin/python benchmarks/proto_plant_bound.py [--repeat 3]
 
 What would a compiled plant (numba, C, Cython) give the full stack at most? This
 answers with a measurement instead of a subtraction: the pull and the lap run once

@@ -1,6 +1,6 @@
 """Run every benchmark in this folder, one after the other, and print their figures.
 
-    python benchmarks/run_all.py [--quick] [SCRIPT ...]
+    .venv/bin/python benchmarks/run_all.py [--quick] [SCRIPT ...]
 
 Benchmarks measure wall-clock speed on this machine; they are never part of the test
 gate. Each script prints the command that reproduces its figures; RESULTS.md holds the

@@ -1,7 +1,7 @@
 """A hash of the full-stack trace of the pull and the lap: proof that a speed change (or a
 compiled / ported prototype) leaves the simulation bit-identical.
 
-    /work/venv/bin/python benchmarks/trace_hash.py [--seconds S]
+    .venv/bin/python benchmarks/trace_hash.py [--seconds S]
 
 Runs each workload of ``_workloads.py`` for its scenario's duration (or ``--seconds``) with
 the trace on and prints a SHA-256 over every frame (times, id, dlc, data, sender, flags)

@@ -1,7 +1,7 @@
 """n.Tec HIL bench: clocks, buses, DBC codec, nodes, trace, scenarios, rigs, reports, CLI.
 
 The bench room. It may import ``plants`` and ``controllers`` (through the rig
-configuration); they never import it (ARCHITECTURE.md).
+configuration); they never import it (docs/architecture.md).
 """
 
 __version__ = "0.1.0"

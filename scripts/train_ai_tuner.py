@@ -17,8 +17,8 @@ Model: 7 -> 16 tanh -> 2, float64, Xavier-uniform init from the seed, full-batch
 (lr 0.01) on the mean squared error of the scaled outputs (fuel / 5 %, spark / 3 deg).
 Same seed, same numpy -> the same weights bit for bit (tests/controllers check this).
 
-    python scripts/train_ai_tuner.py            # writes the shipped weights
-    python scripts/train_ai_tuner.py --out DIR  # somewhere else
+    .venv/bin/python scripts/train_ai_tuner.py            # writes the shipped weights
+    .venv/bin/python scripts/train_ai_tuner.py --out DIR  # somewhere else
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 Both are simpy environments whose time unit is the **integer nanosecond**, so the
 same processes (plant steps, ECU tasks, cyclic frames, scenario steps) run under
-either (ARCHITECTURE.md "Clock"). Simulated time is a plain
+either (docs/architecture.md, "Clock"). Simulated time is a plain
 ``simpy.Environment``: events are processed as fast as the CPU allows and two
 runs with the same inputs are bit-identical, because every delay is an integer
-and time is never accumulated from floats (STYLE.md 6).
+and time is never accumulated from floats.
 
-The wall clock overrides one method, ``step()`` (STYLE.md 5, like simpy's
+The wall clock overrides one method, ``step()`` (like simpy's
 ``rt.py``): before an event is processed it waits until the event's wall time,
 sleeping first and spinning only for the last ``spin_ns`` so the wake-up is
 precise without burning a whole period. Real buses are polled while it waits
@@ -69,7 +69,7 @@ class WallClockEnvironment(simpy.Environment):
     """A simpy environment paced by the wall clock, in integer nanoseconds.
 
     ``spin_ns``: the last stretch before a deadline is spun, not slept, because
-    sleeping wakes up 50-500 us late on a non-RT kernel (REFERENCE.md).
+    sleeping wakes up 50-500 us late on a non-RT kernel (docs/architecture.md, "The 1 ms budget").
     ``max_block_ns``: pollers are never asked to block longer than this, so a
     newly scheduled earlier event is not missed for long.
     """

@@ -1,4 +1,4 @@
-"""The ``hil`` command: one module per subcommand (STYLE.md 12).
+"""The ``hil`` command: one module per subcommand.
 
 A user mistake (a bad rig, scenario, DBC or calibration) is printed as one line,
 ``file:line:col: message``, and exits 2; ``--debug`` shows the traceback instead.

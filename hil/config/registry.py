@@ -1,6 +1,6 @@
 """Name -> object registry for what YAML names: controllers, plants, writers.
 
-Like python-can's interface table (STYLE.md 3): a YAML file names either a
+Like python-can's interface table: a YAML file names either a
 dotted ``"module:attribute"`` path or a short name registered under an entry
 point group, and the object is imported on first use. A user adds a controller
 or a plant without editing the bench.

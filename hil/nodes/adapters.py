@@ -31,7 +31,7 @@ def attach_receiver(env: Any, bus: can.BusABC,
 
     Pushed where the bus can push: raw frames (the simulated bus's
     ``add_frame_callback``: no ``can.Message`` per frame), else python-can messages
-    through ``add_rx_callback``; polled by the wall clock otherwise (STYLE.md 2).
+    through ``add_rx_callback``; polled by the wall clock otherwise.
     """
     def handler(msg: can.Message) -> None:
         on_data(msg.arbitration_id, msg.data)
@@ -76,7 +76,7 @@ def frame_sender(bus: can.BusABC) -> Callable[[int, bytes, bool], None]:
     """``send(arbitration_id, data, is_extended_id)`` for classic data frames.
 
     The bus's ``send_frame`` where it has one (the simulated bus: no ``can.Message`` per
-    frame on the hot path), else a ``can.Message`` through ``bus.send`` (STYLE.md 2).
+    frame on the hot path), else a ``can.Message`` through ``bus.send``.
     """
     send_frame = getattr(bus, "send_frame", None)
     if send_frame is not None:

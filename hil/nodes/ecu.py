@@ -1,7 +1,7 @@
 """The ECU runtime: hosts the n.Tec controllers on one bus, unchanged.
 
 It does what an ECU's basic software does around the application
-(ARCHITECTURE.md "ECU runtime"): decodes received frames into the latest signal
+(docs/architecture.md, "ECU runtime"): decodes received frames into the latest signal
 values, checks their end-to-end protection and timeouts and exposes that as
 ``<Msg>_RxStatus`` signals, runs each controller task at its period or on
 reception of its trigger message, encodes the outputs and sends them per the DBC

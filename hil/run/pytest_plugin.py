@@ -1,10 +1,9 @@
-"""pytest plugin: scenarios are collected as pytest items (ARCHITECTURE.md "pytest plugin").
+"""pytest plugin: scenarios are collected as pytest items (docs/architecture.md).
 
 Registered through the ``pytest11`` entry point, so ``pytest scenarios/`` works in
 any checkout where the bench is installed, and pytest-xdist, JUnit XML and
-allure-pytest come for free. The shape is pytest's non-Python example
-(STYLE.md 10): ``pytest_collect_file`` -> :class:`ScenarioFile` ->
-:class:`ScenarioItem`. A scenario YAML is any ``*.yaml`` below a directory named
+allure-pytest come for free. The shape is pytest's non-Python example:
+``pytest_collect_file`` -> :class:`ScenarioFile` -> :class:`ScenarioItem`. A scenario YAML is any ``*.yaml`` below a directory named
 ``scenarios`` (or named on the command line) with ``duration:`` and ``expect:``.
 
 A failed scenario reads as the expectation that failed, when, and the observed

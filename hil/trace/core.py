@@ -61,7 +61,7 @@ _FRAME_SPEC = {
 _FD_SPEC = {"index": ("<i8", ()), "tail": ("u1", (56,))}
 _SAMPLE_SPEC = {"t_ns": ("<i8", ())}
 
-# Plant quantity names carry their unit as the last "_suffix" (STYLE.md house habits).
+# Plant quantity names carry their unit as the last "_suffix".
 _UNIT_SUFFIXES = {
     "kpa": "kPa", "c": "degC", "rpm": "rpm", "pct": "%", "kph": "km/h", "n": "N",
     "nm": "Nm", "g": "g", "gps": "g/s", "deg": "deg", "bar": "bar", "mg": "mg", "kw": "kW",

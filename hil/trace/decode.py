@@ -2,8 +2,8 @@
 
 The trace decodes lazily: a query for one signal decodes every frame of its message in
 a handful of numpy operations instead of one ``cantools`` call per frame (~1.3 µs each,
-so ~2.3 s for a 10-minute PlantFast column). Per message the layout is compiled once
-(STYLE.md pattern 4): for each signal an 8-byte window of the payload is viewed as one
+so ~2.3 s for a 10-minute PlantFast column). Per message the layout is compiled once:
+for each signal an 8-byte window of the payload is viewed as one
 64-bit word (little-endian for Intel signals, big-endian for Motorola ones), then the
 signal is a shift and a mask away; sign extension, float reinterpretation, scale and
 offset follow. The result equals ``Message.decode(data, decode_choices=False,

@@ -213,7 +213,7 @@ def to_mf4(trace: Trace, path: str | os.PathLike[str], *,
     1 deflate, 2 transposition + deflate)."""
     try:
         from asammdf import MDF, Signal
-    except ImportError as exc:  # STYLE.md: optional heavy dependency, informative error
+    except ImportError as exc:  # optional heavy dependency: an informative error
         raise TraceError(f"MF4 export needs asammdf: {exc}") from None
     from datetime import UTC, datetime
 

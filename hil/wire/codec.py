@@ -2,8 +2,8 @@
 
 Every frame of every SIL step goes through here (sensor frames out of the plant node,
 actuator frames out of the ECU runtime, the trace decoding lazily), so the per-message
-encoder and decoder are compiled ONCE when the :class:`Codec` is built (STYLE.md pattern 4:
-description separate from codec). For each message we generate straight-line Python
+encoder and decoder are compiled ONCE when the :class:`Codec` is built (the description
+stays cantools', the codec is separate). For each message we generate straight-line Python
 (``int.from_bytes``, shifts, masks, scale/offset, sign extension, ``struct`` for IEEE
 floats) and ``compile`` it.
 
@@ -14,7 +14,7 @@ description (finite, type-checked) and ``repr()``-quoted signal names that match
 the generator does not cover (multiplexed, container, odd float lengths, unusual names or
 numbers) silently use cantools instead, behind the same :class:`MessageCodec` interface.
 
-Equivalence contract (checked by tests/codec with hypothesis): for in-range values,
+Equivalence contract (checked by tests/wire with hypothesis): for in-range values,
 ``encode`` is byte-for-byte ``cantools Message.encode(values, scaling=True, strict=True)``
 (same rounding: the very same Python expressions cantools' conversions use) and ``decode``
 equals ``Message.decode(data, decode_choices=False)`` float for float. Differences, on

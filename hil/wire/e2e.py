@@ -9,7 +9,7 @@ CRC8-AUTOSAR (poly 0x2F, init/xor-out 0xFF) over ``payload[1:]`` followed by the
 
 cantools' ``compute_profile2_crc`` is the reference, but it costs ~4 µs per frame (crccheck,
 pure Python, a new object per call); on a 1 ms path that is too much, so :func:`crc8_autosar`
-is a 256-entry table (checked byte for byte against cantools in tests/codec).
+is a 256-entry table (checked byte for byte against cantools in tests/wire).
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def test_hand_counted_all_recessive_id() -> None:
 
 
 def test_reference_figures_8_byte_frames() -> None:
-    # REFERENCE.md: 111 bits unstuffed (131 extended), at most 135 (160).
+    # docs/architecture.md "The 1 ms budget": 111 bits unstuffed (131 extended), at most 135 (160).
     for data in (bytes(8), b"\xff" * 8, bytes(range(8)), b"\x55" * 8):
         assert 111 <= frame_bits(0x123, data) <= 135
         assert 131 <= frame_bits(0x1ABCDEF, data, is_extended=True) <= 160
