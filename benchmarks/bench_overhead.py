@@ -86,7 +86,7 @@ def _bare_parts(scenario: Any, e2e: bool) -> dict[str, Any]:
     return {"bench": bench, "plant": bench.plant, "signals": bench.ecu.signals, "plant_msgs": plant_msgs,
             "ecu_fast": ecu_fast, "ecu_cyclic": list(ecu_msgs.values()), "fast": fast,
             "periodic": periodic, "bench_msgs": bench_msgs,
-            "bench_values": bench.bench.commands, "step_ns": step_ns}
+            "bench_values": bench.operator.commands, "step_ns": step_ns}
 
 
 def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
@@ -182,8 +182,8 @@ def breakdown(scenario: Any, seconds: float) -> dict[str, float]:
         pub.encode = wrap(pub.encode, "encode (payload + E2E)")
     for entry in bench.ecu._tx.values():
         entry.encode = wrap(entry.encode, "encode (payload + E2E)")
-    bench.bench._msgs = [(m, wrap(enc, "encode (payload + E2E)"), cyc)
-                         for m, enc, cyc in bench.bench._msgs]
+    bench.operator._msgs = [(m, wrap(enc, "encode (payload + E2E)"), cyc)
+                         for m, enc, cyc in bench.operator._msgs]
     seen = set()
     for mc in bench.codec:
         if id(mc) not in seen:

@@ -13,20 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import can
 import numpy as np
 
+from hil.bench.assembly import assemble, load_contract
 from hil.bench.clock import NS_PER_S, WallClockEnvironment, realtime_measures
 from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
-from hil.errors import ConfigError
-from hil.nodes import NODES
 from hil.nodes.ecu import EcuRuntime
-from hil.nodes.ecu_config import load_calibration, load_ecu_config
-from hil.trace import Trace
-from hil.wire.codec import Codec
-from hil.wire.dbc import load_dbc
-from hil.wire.flags import FLAG_EXTENDED, FLAG_RX
 
 
 class EcuEmulator:
@@ -40,38 +33,35 @@ class EcuEmulator:
                  controller_options: Mapping[str, Any] | None = None, trace: bool = True,
                  realtime: bool = True, cpu: int | None = None) -> None:
         self.rig = rig
-        self.db = load_dbc(rig.dbc)
-        self.codec = Codec(self.db, out_of_range=rig.out_of_range)
-        if rig.ecu_config is None:
-            raise ConfigError(f"rig {rig.name}: hil ecu needs 'ecu_config' (the controllers "
-                              "to run)", file=str(rig.path))
-        self.config = load_ecu_config(rig.ecu_config, self.db)
-        cal = load_calibration(self.config, calibration if calibration is not None
-                               else rig.calibration)
+        self.db, self.codec = load_contract(rig)
         self.env = WallClockEnvironment()
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
-        # The ECU's trace is the ECU's view: frames at the time it handled them, so that
-        # `hil replay` of it reproduces what the runtime computed.
-        self.bus = RecordingBus(open_bus(rig), self.env, senders,
-                                own_echo=rig.bus.get("interface") == "udp_multicast",
-                                stamp="handling")
+        bus: list[RecordingBus] = []
+
+        def the_bus(_node: str = "ECU") -> RecordingBus:
+            # Opened once the configuration is known to be good (assemble checks it first).
+            # The ECU's trace is the ECU's view: frames at the time it handled them, so
+            # that `hil replay` of it reproduces what the runtime computed.
+            if not bus:
+                bus.append(RecordingBus(open_bus(rig), self.env, senders,
+                                        own_echo=rig.bus.get("interface") == "udp_multicast",
+                                        stamp="handling"))
+            return bus[0]
+
         try:
-            self.trace = Trace(self.db, nodes=NODES) if trace else None
-            if self.trace is not None:
-                index = {name: i for i, name in enumerate(NODES)}
-
-                def observe(t_end: int, t_start: int, msg: can.Message, sender: str) -> None:
-                    flags = (FLAG_EXTENDED if msg.is_extended_id else 0) | (
-                        FLAG_RX if msg.is_rx else 0)
-                    self.trace.add_frame(t_end, t_start, msg.arbitration_id, msg.data,
-                                         index.get(sender, 255), flags)
-
-                self.bus.add_observer(observe)
-            self.ecu = EcuRuntime(self.env, self.bus, self.db, self.codec, self.config,
-                                  calibration=cal, options=controller_options)
+            loop = assemble(rig, self.env, the_bus, nodes=("ECU",), db=self.db,
+                            codec=self.codec, calibration=calibration,
+                            controller_options=controller_options, trace=trace,
+                            observe=lambda fn: the_bus().add_frame_observer(fn))
         except BaseException:
-            self.bus.shutdown()
+            if bus:
+                bus[0].shutdown()
             raise
+        self.bus = the_bus()
+        assert loop.ecu is not None and loop.ecu_config is not None
+        self.trace = loop.trace
+        self.ecu: EcuRuntime = loop.ecu
+        self.config = loop.ecu_config
         self._realtime = realtime
         self._cpu = cpu
         self._stop = False

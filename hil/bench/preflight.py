@@ -20,11 +20,12 @@ overrun (an event more than 1 ms late).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from hil.bench.base import Fitness
 from hil.config.rig import RigConfig
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.scenario.expect import Verdict
@@ -49,38 +50,6 @@ SANITY = {
     "SparkAdvance": (-30.0, 70.0, None),         # deg BTDC
     "WastegateCmd": (0.0, 100.0, None),          # % open
 }
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    detail: str
-
-
-@dataclass
-class PreflightReport:
-    rig: str
-    checks: list[Check] = field(default_factory=list)
-    pacing: dict[str, Any] = field(default_factory=dict)
-    timestamps: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return all(c.status != FAIL for c in self.checks)
-
-    def add(self, name: str, status: str, detail: str) -> None:
-        self.checks.append(Check(name, status, detail))
-
-    def table(self) -> str:
-        width = max([len(c.name) for c in self.checks] + [5])
-        lines = [f"preflight of rig {self.rig}", f"{'check':{width}s}  result  detail"]
-        lines += [f"{c.name:{width}s}  {c.status:6s}  {c.detail}" for c in self.checks]
-        verdict = "passed" if self.passed else "FAILED"
-        lines.append(f"preflight {verdict}: {sum(c.status == PASS for c in self.checks)} pass, "
-                     f"{sum(c.status == WARN for c in self.checks)} warn, "
-                     f"{sum(c.status == FAIL for c in self.checks)} fail")
-        return "\n".join(lines)
 
 
 # -- rig capability and INCONCLUSIVE verdicts -------------------------------------------------
@@ -174,13 +143,13 @@ def _seconds(rig: RigConfig, key: str, default: str) -> float:
 
 
 def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: bool = True,
-                  warmup_s: float = 0.3) -> PreflightReport:
+                  warmup_s: float = 0.3) -> Fitness:
     """Run the rig's plant node against the ECU on the wire for a moment and check it."""
     from hil.bench.wall import WallBench
 
     listen = seconds if seconds is not None else _seconds(rig, "listen", "1.5 s")
     tolerance = float(rig.preflight.get("cycle_tolerance", 0.2))
-    report = PreflightReport(rig.name)
+    report = Fitness(rig.name)
     bench = WallBench(rig, realtime=realtime)   # raises InterfaceUnavailable: exit 2
     report.add("bus", PASS, f"{rig.bus.get('interface')} channel {rig.bus.get('channel')!r} "
                "opened")
@@ -215,7 +184,7 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
     return report
 
 
-def _check_traffic(report: PreflightReport, bench: Any) -> None:
+def _check_traffic(report: Fitness, bench: Any) -> None:
     rx = bench.bus.frames_received
     if rx == 0:
         report.add("traffic", FAIL, f"no frame received in the listen time: is the ECU "
@@ -232,7 +201,7 @@ def _check_traffic(report: PreflightReport, bench: Any) -> None:
                    f"{applied} actuator frames applied to the plant, {rejected} rejected (E2E)")
 
 
-def _check_ecu_messages(report: PreflightReport, bench: Any, trace: Any, warmup_s: float,
+def _check_ecu_messages(report: Fitness, bench: Any, trace: Any, warmup_s: float,
                         tolerance: float) -> None:
     warm = int(warmup_s * 1e9)
     for message in bench.db.messages:
@@ -286,7 +255,7 @@ def _signal_cycle_s(trace: Any, name: str) -> float:
     return 1e-3
 
 
-def _check_sanity(report: PreflightReport, trace: Any, warmup_s: float) -> None:
+def _check_sanity(report: Fitness, trace: Any, warmup_s: float) -> None:
     for name, (low, high, max_rate) in SANITY.items():
         if not trace.has(name):
             continue

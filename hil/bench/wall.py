@@ -22,27 +22,25 @@ order; the schedule does not shift), see :mod:`hil.bench.clock`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import can
 import numpy as np
 
-from hil.bench.base import LoopBase
-from hil.bench.clock import NS_PER_S, WallClockEnvironment, realtime_measures
+from hil.bench.assembly import assemble, load_contract
+from hil.bench.base import Fitness, LoopBase
+from hil.bench.clock import WallClockEnvironment, realtime_measures
 from hil.bus.real import RecordingBus, WallNetwork, open_bus
-from hil.config.rig import RigConfig, check_signal_map, load_rig
+from hil.config.rig import RigConfig, load_rig
 from hil.errors import ConfigError
-from hil.nodes import NODES
 from hil.nodes.ecu import EcuRuntime
-from hil.nodes.ecu_config import load_calibration, load_ecu_config
 from hil.nodes.operator import BenchNode
 from hil.nodes.plant import PlantNode
-from hil.trace import Trace
-from hil.wire.codec import Codec
-from hil.wire.dbc import load_dbc
-from hil.wire.flags import FLAG_EXTENDED, FLAG_RX
+
+if TYPE_CHECKING:
+    from hil.scenario.expect import Verdict
 
 
 class ExternalEcu:
@@ -59,11 +57,14 @@ class ExternalEcu:
 
 
 class WallBench(LoopBase):
-    """The bench side of a wall-clock rig: plant node, bench node, trace, optional local ECU.
+    """The bench side of a wall-clock rig: plant node, operator node, trace, optional local ECU.
 
-    The same wiring as :class:`hil.bench.SilBench` (and the same attributes the
-    scenario runner uses), on the wall clock and on ``can.Bus(**rig.bus)``.
+    The same loop as :class:`hil.bench.sil.SilBench` (one :func:`~hil.bench.assembly.assemble`),
+    on the wall clock and on ``can.Bus(**rig.bus)``.
     """
+
+    network: WallNetwork
+    ecu: EcuRuntime | ExternalEcu
 
     def __init__(self, rig: RigConfig, *, plant: Any = None, plant_params: str | None = None,
                  overrides: Mapping[str, Any] | None = None, calibration: str | Path | None = None,
@@ -73,60 +74,67 @@ class WallBench(LoopBase):
         if rig.clock != "wall":
             raise ConfigError(f"rig {rig.name!r} is not a wall-clock rig (clock: wall)",
                               file=str(rig.path))
-        from hil.bench.sil import build_plant
-
         self.rig = rig
-        self.db = load_dbc(rig.dbc)
-        self.codec = Codec(self.db, out_of_range=rig.out_of_range)
+        db, codec = load_contract(rig)
         self.env = WallClockEnvironment()
-        self.plant = plant if plant is not None else build_plant(
-            plant_params or rig.plant, overrides, seed)
-        check_signal_map(rig, self.db, tuple(self.plant.output_names),
-                         tuple(self.plant.input_names))
-        senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
-        self.node_index = {name: i for i, name in enumerate(NODES)}
+        senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in db.messages}
         self._realtime = realtime
         self._cpu = cpu
         self._stack = contextlib.ExitStack()
         self._started = False
         self._closed = False
+        self._preflight: Fitness | None = None
         self.realtime_policy = "not started"
-        raw = open_bus(rig)
-        self.bus = RecordingBus(raw, self.env, senders,
-                                own_echo=rig.bus.get("interface") == "udp_multicast")
-        self.network = WallNetwork(self.bus)
-        try:
-            self.trace = (Trace(self.db, nodes=NODES, quantities=tuple(self.plant.output_names),
-                                spool_dir=spool_dir) if trace else None)
-            if self.trace is not None:
-                self.bus.add_observer(self._observe)
-            self.plant_node = PlantNode(self.env, self.bus, self.plant, self.db, self.codec,
-                                        publish=rig.publish, apply=rig.apply,
-                                        step_ns=rig.step_ns, trace=self.trace)
-            self.bench = BenchNode(self.env, self.bus, self.db, self.codec)
-            self._ecu_bus: can.BusABC | None = None
-            if rig.ecu == "local":
+        self._ecu_bus: can.BusABC | None = None
+        buses: list[RecordingBus] = []
+
+        def the_bus() -> RecordingBus:
+            # Opened once the configuration is known to be good (assemble checks it first).
+            if not buses:
+                buses.append(RecordingBus(open_bus(rig), self.env, senders,
+                                          own_echo=rig.bus.get("interface") == "udp_multicast"))
+            return buses[0]
+
+        def bus_for(node: str) -> can.BusABC:
+            if node == "ECU":
                 # A second handle on the same bus: the ECU is another node on the wire.
                 self._ecu_bus = open_bus(rig)
-                config = load_ecu_config(rig.ecu_config, self.db)
-                cal = load_calibration(config, calibration if calibration is not None
-                                       else rig.calibration)
-                self.ecu: Any = EcuRuntime(self.env, self._ecu_bus, self.db, self.codec, config,
-                                           calibration=cal, options=controller_options)
-            else:
-                self.ecu = ExternalEcu(self.bus)
+                return self._ecu_bus
+            return the_bus()
+
+        nodes = ("PLANT", "ECU", "BENCH") if rig.ecu == "local" else ("PLANT", "BENCH")
+        try:
+            loop = assemble(rig, self.env, bus_for, nodes=nodes, db=db, codec=codec,
+                            plant=plant, plant_params=plant_params, overrides=overrides,
+                            seed=seed, calibration=calibration, trace=trace,
+                            spool_dir=spool_dir, controller_options=controller_options,
+                            observe=lambda fn: the_bus().add_frame_observer(fn))
         except BaseException:
-            self.bus.shutdown()
+            if buses:
+                buses[0].shutdown()
+            if self._ecu_bus is not None:
+                self._ecu_bus.shutdown()
             raise
+        self.bus = the_bus()
+        self.network = WallNetwork(self.bus)
+        assert loop.plant_node is not None and loop.operator is not None
+        self.db, self.codec, self.trace = loop.db, loop.codec, loop.trace
+        self.plant = loop.plant
+        self.plant_node: PlantNode = loop.plant_node
+        self.operator: BenchNode = loop.operator
+        self.ecu = loop.ecu if loop.ecu is not None else ExternalEcu(self.bus)
 
     @classmethod
     def from_rig(cls, rig: str | Path | RigConfig, **kwargs: Any) -> WallBench:
         return cls(rig if isinstance(rig, RigConfig) else load_rig(rig), **kwargs)
 
-    def _observe(self, t_end_ns: int, t_start_ns: int, msg: can.Message, sender: str) -> None:
-        flags = (FLAG_EXTENDED if msg.is_extended_id else 0) | (FLAG_RX if msg.is_rx else 0)
-        self.trace.add_frame(t_end_ns, t_start_ns, msg.arbitration_id, msg.data,
-                             self.node_index.get(sender, 255), flags)
+    def preflight(self) -> Fitness:
+        """The rig's preflight (bus, ECU messages, values, the bench's own pacing), run on a
+        bench of its own before this one starts; remembered for :meth:`qualify`."""
+        from hil.bench.preflight import run_preflight
+
+        self._preflight = run_preflight(self.rig, realtime=self._realtime)
+        return self._preflight
 
     def start(self) -> None:
         if self._started:
@@ -134,11 +142,11 @@ class WallBench(LoopBase):
         self._started = True
         if isinstance(self.ecu, EcuRuntime):
             self.ecu.start()
-        elif "FaultReset" in self.bench.commands:
+        elif "FaultReset" in self.operator.commands:
             # An external ECU was powered up before the bench and has latched the missing
             # sensor frames (LIMP): the operator's first act is a fault reset, as on a rig.
-            self.bench.set("FaultReset", 1, momentary=True)
-        self.bench.start()
+            self.operator.set("FaultReset", 1, momentary=True)
+        self.operator.start()
         self.plant_node.start()
         if self._realtime:
             self.realtime_policy = self._stack.enter_context(
@@ -156,16 +164,33 @@ class WallBench(LoopBase):
         if t_ns > self.env.now:
             self.env.run(until=t_ns)
 
-    def run_for(self, seconds: float) -> None:
-        self.run_until(self.env.now + round(seconds * NS_PER_S))
+    def pacing(self) -> dict[str, Any]:
+        pacing = self.env.pacing_report()
+        return {"events": pacing.events, "p50_us": pacing.p50_us, "p99_us": pacing.p99_us,
+                "max_us": pacing.max_us, "overruns": pacing.overruns,
+                "policy": pacing.realtime_policy}
 
     def figures(self) -> dict[str, Any]:
-        pacing = self.env.pacing_report()
-        return {"pacing": {"events": pacing.events, "p50_us": pacing.p50_us,
-                           "p99_us": pacing.p99_us, "max_us": pacing.max_us,
-                           "overruns": pacing.overruns, "policy": pacing.realtime_policy},
-                "timestamps": {"sent": "bench clock when handed to the interface",
-                               "received": self.bus.timestamp_source}}
+        figures = super().figures()
+        figures["pacing"] = self.pacing()
+        figures["timestamps"] = {"sent": "bench clock when handed to the interface",
+                                 "received": self.bus.timestamp_source}
+        if self._preflight is not None:
+            figures["preflight"] = [vars(c) for c in self._preflight.checks]
+        return figures
+
+    def qualify(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        """Timing verdicts as this rig can vouch for them: the timestamp source named, and
+        INCONCLUSIVE where the worse of the run's and the preflight's pacing cannot resolve
+        the bound (hil.bench.preflight.qualify_verdicts)."""
+        from hil.bench.preflight import qualify_verdicts
+
+        pacing = self.pacing()
+        if self._preflight is not None:
+            for key in ("p50_us", "p99_us", "max_us", "overruns"):
+                pacing[key] = max(pacing.get(key, 0), self._preflight.pacing.get(key, 0))
+        return qualify_verdicts(list(verdicts), pacing, timestamps=self.bus.timestamp_source,
+                                external_ecu=self.rig.ecu == "external")
 
     def close(self) -> None:
         """Restore scheduling, flush the trace, release the buses (also after a failure)."""
@@ -183,6 +208,3 @@ class WallBench(LoopBase):
 
     def __enter__(self) -> WallBench:
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

@@ -12,14 +12,18 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import can
 
-from hil.bench.clock import NS_PER_S, WallClockEnvironment
 from hil.config.rig import RigConfig
+from hil.config.units import NS_PER_S
 from hil.errors import ConfigError, InterfaceUnavailable
+from hil.wire.flags import FLAG_EXTENDED, FLAG_RX, FrameObserver
+
+if TYPE_CHECKING:
+    from hil.bench.clock import WallClockEnvironment
 
 #: What to install or bring up, per python-can interface (one line each).
 INSTALL_HINTS = {
@@ -68,9 +72,11 @@ def open_bus(rig: RigConfig, **overrides: Any) -> can.BusABC:
 class RecordingBus(can.BusABC):
     """A real bus, seen through one wrapper that records and timestamps every frame.
 
-    Nodes only see ``BusABC`` (STYLE.md 1): ``send`` and ``recv`` go to the real
-    bus. Observers (the trace, the scenario's online monitor) see each frame once,
-    as ``fn(t_end_ns, t_start_ns, msg, sender)``. On udp_multicast the sender also
+    Nodes only see ``BusABC``: ``send`` and ``recv`` go to the real bus. Observers (the
+    trace, the scenario's online monitor) see each frame once, as the simulated network
+    shows it: ``fn(t_end_ns, t_start_ns, arbitration_id, data, sender, flags)`` with the
+    flags of :mod:`hil.wire.flags` (FLAG_RX on frames received from the wire, not on the
+    ones this process sent). On udp_multicast the sender also
     receives its own frames (multicast loopback); those echoes are recognised and
     dropped, so a frame is never recorded twice.
     """
@@ -86,7 +92,7 @@ class RecordingBus(can.BusABC):
         self._senders = dict(senders)
         self._own_echo = own_echo
         self._pending: Counter[tuple[int, bytes]] = Counter()
-        self._observers: list[Callable[..., None]] = []
+        self._observers: list[FrameObserver] = []
         self._offset_s = 0.0
         self.frames_sent = 0
         self.frames_received = 0
@@ -106,7 +112,7 @@ class RecordingBus(can.BusABC):
         """Unix time of the bench clock's t=0 (since the last :meth:`sync_clock`)."""
         return self._offset_s
 
-    def add_observer(self, fn: Callable[..., None]) -> None:
+    def add_frame_observer(self, fn: FrameObserver) -> None:
         self._observers.append(fn)
 
     @property
@@ -128,8 +134,10 @@ class RecordingBus(can.BusABC):
             self._pending[(msg.arbitration_id, bytes(msg.data))] += 1
         if self._observers:
             sender = self._senders.get(msg.arbitration_id, "BENCH")
+            data = bytes(msg.data)
+            flags = FLAG_EXTENDED if msg.is_extended_id else 0
             for fn in self._observers:
-                fn(t_handed, t_handed, msg, sender)
+                fn(t_handed, t_handed, msg.arbitration_id, data, sender, flags)
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         while True:
@@ -167,8 +175,10 @@ class RecordingBus(can.BusABC):
         msg.timestamp = t / NS_PER_S
         if self._observers:
             sender = self._senders.get(msg.arbitration_id, "?")
+            data = bytes(msg.data)
+            flags = (FLAG_EXTENDED if msg.is_extended_id else 0) | FLAG_RX
             for fn in self._observers:
-                fn(t, t, msg, sender)
+                fn(t, t, msg.arbitration_id, data, sender, flags)
         return msg, True
 
     def shutdown(self) -> None:
@@ -177,13 +187,14 @@ class RecordingBus(can.BusABC):
 
 
 class WallNetwork:
-    """What the scenario runner asks of ``bench.network`` on a wall-clock rig."""
+    """A real bus as the bench's network (:class:`hil.bench.base.Network`): observers and
+    figures; bus faults need the simulated bus and are refused with one line."""
 
     def __init__(self, bus: RecordingBus) -> None:
         self.bus = bus
 
-    def add_observer(self, fn: Callable[..., None], flags: bool = False) -> None:
-        self.bus.add_observer(fn)
+    def add_frame_observer(self, fn: FrameObserver) -> None:
+        self.bus.add_frame_observer(fn)
 
     def inject_fault(self, mode: str, **params: Any) -> Any:
         raise ConfigError(f"bus fault '{mode}' needs the simulated bus (rigs/sil.yaml); on a "

@@ -26,13 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hil.bench.sil import SilBench
+    from hil.bench import open_bench
     from hil.report.plot import plot_signals
 
     if args.seconds <= 0:
         print("hil demo: error: --seconds must be positive", file=sys.stderr)
         return 2
-    bench = SilBench.from_rig(args.rig, plant_params=args.plant)
+    bench = open_bench(args.rig, plant_params=args.plant)
     plant = bench.plant
     plant.set_driver_mode("dyno")
     plant.set_state(**{"engine.coolant_temp_c": 85.0, "engine.oil_temp_c": 85.0})

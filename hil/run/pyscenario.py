@@ -63,13 +63,14 @@ class PythonScenarios:
               calibration: str | None = None, params: Mapping[str, Any] | None = None,
               seed: int = 0, mode: str | None = None, initial: Mapping[str, float] | None = None,
               **mode_config: Any) -> Any:
-        """A started SIL bench with the plant set up as a YAML header would set it."""
-        from hil.bench.sil import SilBench
+        """A started bench (SIL on the default rig) with the plant set up as a YAML header
+        would set it."""
+        from hil.bench import open_bench
         from hil.scenario.player import prepare_plant
 
         rig_cfg = rig if isinstance(rig, RigConfig) else load_rig(rig or self._rig_path)
-        bench = SilBench(rig_cfg, plant_params=plant, overrides=dict(params or {}),
-                         calibration=calibration, seed=seed)
+        bench = open_bench(rig_cfg, plant_params=plant, overrides=dict(params or {}),
+                           calibration=calibration, seed=seed)
         doc = {"name": self.name, "description": "a scenario written in Python",
                "duration": "1 s", "expect": []}
         if mode:

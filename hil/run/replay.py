@@ -30,13 +30,12 @@ import can
 import numpy as np
 import simpy
 
+from hil.bench.assembly import assemble, load_contract
 from hil.bench.clock import simulated_environment
 from hil.config.rig import RigConfig
 from hil.errors import ConfigError, TraceError
-from hil.nodes.ecu import EcuRuntime
-from hil.nodes.ecu_config import load_calibration, load_ecu_config
-from hil.wire.codec import Codec
-from hil.wire.dbc import cycle_time_ns, load_dbc
+from hil.nodes.ecu_config import load_ecu_config
+from hil.wire.dbc import cycle_time_ns
 
 
 class _ReplayBus(can.BusABC):
@@ -137,10 +136,8 @@ def replay(log: str | Path, rig: RigConfig, *, calibration: str | Path | None = 
     if rig.ecu_config is None:
         raise ConfigError(f"rig {rig.name}: replay needs 'ecu_config' (the controllers to "
                           "run)", file=str(rig.path))
-    db = load_dbc(rig.dbc)
-    codec = Codec(db, out_of_range="saturate")
-    config = load_ecu_config(rig.ecu_config, db)
-    cal = load_calibration(config, calibration if calibration is not None else rig.calibration)
+    db, codec = load_contract(rig, out_of_range="saturate")
+    config = load_ecu_config(rig.ecu_config, db)  # which messages are the ECU's
     frames = read_log(log)
     ecu_ids = {m.frame_id for m in db.messages if config.node in m.senders}
     known = {m.frame_id for m in db.messages}
@@ -151,8 +148,10 @@ def replay(log: str | Path, rig: RigConfig, *, calibration: str | Path | None = 
     t0 = frames[0].timestamp
     env = simulated_environment()
     bus = _ReplayBus(env)
-    ecu = EcuRuntime(env, bus, db, codec, config, calibration=cal)
-    ecu.start()
+    loop = assemble(rig, env, lambda node: bus, nodes=("ECU",), db=db, codec=codec,
+                    calibration=calibration, trace=False)
+    assert loop.ecu is not None
+    loop.ecu.start()
 
     def feed():
         for msg in inputs:

@@ -1,6 +1,7 @@
-"""Run one scenario on the SIL bench and judge it.
+"""Run one scenario on the bench of its rig and judge it.
 
-The runner builds the bench for the scenario's rig, sets the plant up (parameter
+The runner opens the bench for the scenario's rig (:func:`hil.bench.open_bench`: SIL or
+wall clock, the same interface), sets the plant up (parameter
 set and overrides, mode, initial conditions), plays the steps in simulated time
 (timed and conditional steps, ramps, part / sensor / bus faults, approvals),
 then evaluates every expectation over the finished trace and writes the
@@ -19,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hil.bench import Bench, open_bench
 from hil.config.rig import RigConfig, load_rig, resolve_rig_path
 from hil.config.yamlio import load_yaml
 from hil.errors import ConfigError, HilError, ScenarioError
@@ -104,7 +106,7 @@ class ScenarioResult:
 
 @lru_cache(maxsize=8)
 def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
-    from hil.bench.sil import build_plant
+    from hil.bench.assembly import build_plant
     from hil.nodes.ecu_config import load_ecu_config
     from hil.wire.dbc import load_dbc
 
@@ -167,13 +169,13 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
                  report_dir: str | Path | None = None, formats: tuple[str, ...] = ("blf", "mf4"),
                  controller_options: Mapping[str, Any] | None = None, plots: bool = True,
                  progress: Callable[[float], None] | None = None) -> ScenarioResult:
-    """Run ``scenario`` in simulated time and evaluate its expectations.
+    """Run ``scenario`` on the bench of its rig and evaluate its expectations.
 
-    Everything recorded is written to ``report_dir/<scenario>/`` even when the
-    run fails or is interrupted.
+    The bench is whatever :func:`hil.bench.open_bench` gives for the rig (SIL or wall
+    clock); its preflight decides whether the run starts, and its :meth:`qualify` says
+    which verdicts it can vouch for. Everything recorded is written to
+    ``report_dir/<scenario>/`` even when the run fails or is interrupted.
     """
-    from hil.bench.sil import SilBench
-
     if isinstance(rig, RigConfig):
         rig_cfg = rig
     else:
@@ -181,28 +183,19 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
                                             scenario.file))
     out_dir = Path(report_dir) / _safe(scenario.name) if report_dir is not None else None
     spool = out_dir / "trace" if (out_dir is not None and scenario.duration_ns > 120e9) else None
-    bench_cls: Any = SilBench
-    preflight = None
-    if rig_cfg.clock == "wall":
-        # Wall-clock rig: preflight first (a failed one is the run's error), then the plant
-        # node and the scenario against the ECU on the wire (hil.wall).
-        from hil.bench.preflight import run_preflight
-        from hil.bench.wall import WallBench
-
-        bench_cls = WallBench
-        preflight = run_preflight(rig_cfg)
-    bench = bench_cls(rig_cfg, plant_params=scenario.plant, overrides=dict(scenario.params),
-                      calibration=scenario.calibration, seed=scenario.seed, spool_dir=spool,
-                      controller_options=controller_options)
+    bench = open_bench(rig_cfg, plant_params=scenario.plant, overrides=dict(scenario.params),
+                       calibration=scenario.calibration, seed=scenario.seed, spool_dir=spool,
+                       controller_options=controller_options)
     prepare_plant(bench.plant, scenario)
-    driver = ScenarioPlayer(bench, scenario)
+    player = ScenarioPlayer(bench, scenario)
     wall0 = time.perf_counter()
     error: str | None = None
     try:
-        if preflight is not None and not preflight.passed:
-            raise ScenarioAbort("preflight failed:\n" + preflight.table())
+        fitness = bench.preflight()
+        if not fitness.passed:
+            raise ScenarioAbort("preflight failed:\n" + fitness.table())
         bench.start()
-        proc = bench.env.process(driver.process())
+        proc = bench.env.process(player.process())
         chunk = max(scenario.duration_ns // 20, 10_000_000)
         t = 0
         while t < scenario.duration_ns:
@@ -215,67 +208,30 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
                 break
             if progress is not None:
                 progress(t / scenario.duration_ns)
-        error = driver.error
+        error = player.error
     except ScenarioAbort as exc:
         error = str(exc)
     finally:
         wall = time.perf_counter() - wall0
         bench.close()
-    verdicts = evaluate_all(scenario.expect, bench.trace, task_times=bench.ecu.task_times())
-    wall_figures = bench.figures() if preflight is not None else {}
-    if preflight is not None:
-        from hil.bench.preflight import qualify_verdicts
-
-        verdicts = qualify_verdicts(verdicts, _worst_pacing(wall_figures["pacing"],
-                                                            preflight.pacing),
-                                    timestamps=wall_figures["timestamps"]["received"],
-                                    external_ecu=rig_cfg.ecu == "external")
-    result = ScenarioResult(scenario, verdicts, driver.records, error, bench.env.now, wall)
+    assert bench.trace is not None
+    verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
+                                          task_times=bench.ecu.task_times()))
+    result = ScenarioResult(scenario, verdicts, player.records, error, bench.now_ns, wall)
     from hil.trace.digest import trace_digest
 
     result.trace_sha256 = trace_digest(bench.trace)[0]
-    result.figures = {
-        "bus": _jsonable(bench.network.report()),
-        "tasks": {name: _task_figures(times) for name, times in bench.ecu.task_times().items()},
-        "ecu": bench.ecu.counters(),
-        **wall_figures,
-    }
-    if preflight is not None:
-        result.figures["preflight"] = [vars(c) for c in preflight.checks]
+    result.figures = bench.figures()
     if out_dir is not None:
         _write_artifacts(result, bench, out_dir, formats, plots)
     return result
-
-
-def _worst_pacing(run: dict[str, Any], selftest: dict[str, Any]) -> dict[str, Any]:
-    """The worse of the run's own pacing and the preflight self-test's."""
-    worst = dict(run)
-    for key in ("p50_us", "p99_us", "max_us", "overruns"):
-        worst[key] = max(run.get(key, 0), selftest.get(key, 0))
-    return worst
-
-
-def _task_figures(times: Any) -> dict[str, float]:
-    import numpy as np
-
-    if times.size == 0:
-        return {"runs": 0}
-    p50, p99 = np.percentile(times, [50, 99])
-    return {"runs": int(times.size), "p50_us": float(p50) / 1e3, "p99_us": float(p99) / 1e3,
-            "max_us": float(times.max()) / 1e3}
-
-
-def _jsonable(report: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("bitrate", "elapsed_ns", "window_ns", "load_mean", "load_max", "load_overall",
-            "frames", "bits", "error_frames")
-    return {k: report.get(k) for k in keep}
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _write_artifacts(result: ScenarioResult, bench: Any, out_dir: Path,
+def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
                      formats: tuple[str, ...], plots: bool) -> None:
     from hil.report.plot import plot_signals
 

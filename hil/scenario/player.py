@@ -14,6 +14,7 @@ from typing import Any
 from hil.config.units import format_time_ns
 from hil.errors import ConfigError, HilError, ScenarioError
 from hil.scenario.model import Fault, Scenario, Step
+from hil.wire.flags import FLAG_ERROR
 
 #: The plant's sensor fault parameters, by the scenario language's names.
 _SENSOR_PARAM_NAMES = {"value": "value", "offset": "value", "rate": "rate_per_s",
@@ -71,25 +72,11 @@ class _Monitor:
             self._names[message.frame_id] = (
                 self._codec.message(message.frame_id).decode_into,
                 [(s.name, f"{message.name}.{s.name}") for s in message.signals])
-        # Raw frames where the network offers them (the simulated bus: no can.Message
-        # per frame), Messages otherwise.
-        add_frame_observer = getattr(bench.network, "add_frame_observer", None)
-        if add_frame_observer is not None:
-            from hil.wire.flags import FLAG_ERROR
-
-            self._error_flag = FLAG_ERROR
-            add_frame_observer(self._observe_frame)
-        else:
-            bench.network.add_observer(self._observe)
-
-    def _observe(self, t_end_ns: int, t_start_ns: int, msg: Any, sender: str) -> None:
-        if getattr(msg, "is_error_frame", False):
-            return
-        self._update(msg.arbitration_id, bytes(msg.data))
+        bench.network.add_frame_observer(self._observe_frame)
 
     def _observe_frame(self, t_end_ns: int, t_start_ns: int, arbitration_id: int, data: bytes,
                        sender: str, flags: int) -> None:
-        if not flags & self._error_flag:
+        if not flags & FLAG_ERROR:
             self._update(arbitration_id, data)
 
     def _update(self, arbitration_id: int, data: bytes) -> None:
@@ -162,20 +149,20 @@ class ScenarioPlayer:
         for name, ramp in step.ramp.items():
             self.bench.env.process(self._ramp(name, ramp.to, ramp.over_ns))
         if step.approve:
-            self.bench.bench.set("AiTunerApprove", 1, momentary=True)
+            self.bench.operator.set("AiTunerApprove", 1, momentary=True)
         if step.reject:
-            self.bench.bench.set("AiTunerReject", 1, momentary=True)
+            self.bench.operator.set("AiTunerReject", 1, momentary=True)
 
     def _set(self, name: str, value: float) -> None:
         plant = self.bench.plant
         if name in plant.inputs:
             plant.inputs[name] = float(value)
-        elif name in self.bench.bench.commands:
-            self.bench.bench.set(name, value)
+        elif name in self.bench.operator.commands:
+            self.bench.operator.set(name, value)
         else:
             short = name.split(".", 1)[-1]
-            if short in self.bench.bench.commands:
-                self.bench.bench.set(short, value)
+            if short in self.bench.operator.commands:
+                self.bench.operator.set(short, value)
             else:
                 raise ConfigError(f"cannot set {name!r}: neither a plant input nor a bench signal")
 

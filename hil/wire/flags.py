@@ -9,6 +9,7 @@ frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 
 FLAG_ERROR = 1 << 0       # error frame
@@ -32,3 +33,8 @@ class RxStatus(IntEnum):
 #: Statuses whose data is used: the frame itself is intact (after a counter jump the
 #: frames before it were lost, this one is good). Plain ints: checked once per frame.
 USABLE = frozenset(int(s) for s in (RxStatus.OK, RxStatus.COUNTER_JUMP))
+
+
+#: ``fn(t_end_ns, t_start_ns, arbitration_id, data, sender, flags)``: one frame on a bus,
+#: seen once, as every network of the bench reports it (simulated or real).
+FrameObserver = Callable[[int, int, int, bytes, str, int], None]

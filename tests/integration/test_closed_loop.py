@@ -69,14 +69,14 @@ def test_emergency_stop_shuts_down_and_fault_reset_needs_release():
     plant = ToyEngine()
     with bench_with(plant) as b:
         b.run_for(1.0)
-        b.bench.set("EmergencyStop", 1.0)
+        b.operator.set("EmergencyStop", 1.0)
         b.run_for(0.5)
         assert last(b, "EngineMode") == EngineMode.SHUTDOWN
         assert last(b, "SparkCut") == 1 and last(b, "FuelCut") == 1
-        b.bench.set("EmergencyStop", 0.0)
+        b.operator.set("EmergencyStop", 0.0)
         b.run_for(0.3)
         assert last(b, "EngineMode") == EngineMode.SHUTDOWN          # latched
-        b.bench.set("FaultReset", 1.0, momentary=True)
+        b.operator.set("FaultReset", 1.0, momentary=True)
         b.run_for(0.5)
         assert last(b, "EngineMode") == EngineMode.NORMAL
 
