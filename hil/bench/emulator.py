@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from hil.bench.assembly import assemble, load_contract
-from hil.bench.clock import NS_PER_S, WallClockEnvironment, realtime_measures
+from hil.bench.clock import NS_PER_S, WallClockEnvironment
+from hil.bench.wall import start_wall_time
 from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
 from hil.nodes.ecu import EcuRuntime
@@ -76,15 +77,8 @@ class EcuEmulator:
         chunk = round(chunk_s * NS_PER_S)
         self.ecu.start()
         with contextlib.ExitStack() as stack:
-            if self._realtime:
-                self.realtime_policy = stack.enter_context(
-                    realtime_measures(self.env, cpu=self._cpu))
-            else:
-                self.realtime_policy = self.env.realtime_policy = "no realtime measures (asked)"
-            self.env.reset_origin()
-            self.bus.sync_clock()
-            if self.trace is not None:
-                self.trace.start_time_s = self.bus.origin_unix_s
+            self.realtime_policy = start_wall_time(stack, self.env, self.bus, self.trace,
+                                                   realtime=self._realtime, cpu=self._cpu)
             while not self._stop and self.env.now < end:
                 self.env.run(until=min(self.env.now + chunk, end))
 

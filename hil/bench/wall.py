@@ -41,6 +41,22 @@ from hil.nodes.plant import PlantNode
 
 if TYPE_CHECKING:
     from hil.scenario.expect import Verdict
+    from hil.trace import Trace
+
+
+def start_wall_time(stack: contextlib.ExitStack, env: WallClockEnvironment, bus: RecordingBus,
+                    trace: Trace | None, *, realtime: bool, cpu: int | None) -> str:
+    """t=0 of a wall-clock run: real-time measures (undone by ``stack``), the clock's origin,
+    the bus's timestamp mapping and the trace's real start time. Returns the policy."""
+    if realtime:
+        policy = stack.enter_context(realtime_measures(env, cpu=cpu))
+    else:
+        policy = env.realtime_policy = "no realtime measures (asked)"
+    env.reset_origin()
+    bus.sync_clock()
+    if trace is not None:
+        trace.start_time_s = bus.origin_unix_s
+    return policy
 
 
 class ExternalEcu:
@@ -148,15 +164,8 @@ class WallBench(LoopBase):
             self.operator.set("FaultReset", 1, momentary=True)
         self.operator.start()
         self.plant_node.start()
-        if self._realtime:
-            self.realtime_policy = self._stack.enter_context(
-                realtime_measures(self.env, cpu=self._cpu))
-        else:
-            self.realtime_policy = self.env.realtime_policy = "no realtime measures (asked)"
-        self.env.reset_origin()
-        self.bus.sync_clock()
-        if self.trace is not None:
-            self.trace.start_time_s = self.bus.origin_unix_s
+        self.realtime_policy = start_wall_time(self._stack, self.env, self.bus, self.trace,
+                                               realtime=self._realtime, cpu=self._cpu)
 
     def run_until(self, t_ns: int) -> None:
         """Run the loop until bench time ``t_ns`` — in wall-clock time."""

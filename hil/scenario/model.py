@@ -360,13 +360,17 @@ class Period(Expectation):
 
 @dataclass(frozen=True, kw_only=True)
 class Budget(Expectation):
+    """Execution time of an ECU task's runs (thread CPU time): every run within ``max_ns``
+    (``statistic`` "max"), or the 99th percentile within it ("p99")."""
+
     kind: ClassVar[str] = "budget"
     task: str
     max_ns: int
+    statistic: str = "max"
 
     @property
     def label(self) -> str:
-        return f"budget of task {self.task} (max {format_time_ns(self.max_ns)})"
+        return f"budget of task {self.task} ({self.statistic} {format_time_ns(self.max_ns)})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -960,9 +964,15 @@ class _Loader:
                       where=item.key_loc(kind))
 
     def exp_budget(self, item: LocDict, kind: str) -> Budget:
-        body = self._body(item, kind, ("task", "max"), ("task", "max"))
+        body = self._body(item, kind, ("task", "max", "p99"), ("task",))
+        stats = [k for k in ("max", "p99") if k in body]
+        if len(stats) != 1:
+            raise self.err(item.key_loc(kind), "budget: give exactly one of 'max' (every run) "
+                           "or 'p99' (99 % of the runs)")
+        stat = stats[0]
         return Budget(task=self.name_in(body, "task", self.vocab.tasks, "task"),
-                      max_ns=self.span(body, "max", "budget max"), where=item.key_loc(kind))
+                      max_ns=self.span(body, stat, f"budget {stat}"), statistic=stat,
+                      where=item.key_loc(kind))
 
     def exp_value(self, item: LocDict, kind: str) -> Value:
         body = self._body(item, kind, ("signal", "at", "equals", "min", "max", "tolerance"),

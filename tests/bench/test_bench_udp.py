@@ -8,15 +8,21 @@ safety scenario with loose bounds gets the verdicts it gets in SIL. Never a timi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import can
 import cantools
 import numpy as np
-from conftest import REPO, UDP_KW
 
 from hil.bench.preflight import is_inconclusive
 from hil.bench.wall import WallBench
 from hil.run.replay import replay
 from hil.run.runner import load, run_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+#: As tests/bench/conftest.py opens every bus: TTL 0, never onto a wire. (Not imported
+#: from the conftest: another test folder's conftest may be first on sys.path.)
+UDP_KW = {"interface": "udp_multicast", "fd": False, "hop_limit": 0}
 
 
 def test_plant_node_and_hil_ecu_close_the_loop_and_python_can_records_it(
