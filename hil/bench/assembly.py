@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import can
 from cantools.database.can import Database
@@ -45,7 +45,10 @@ def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int
 def load_contract(rig: RigConfig, *, out_of_range: str | None = None) -> tuple[Database, Codec]:
     """The rig's DBC and its compiled codec."""
     db = load_dbc(rig.dbc)
-    return db, Codec(db, out_of_range=out_of_range or rig.out_of_range)
+    mode = out_of_range or rig.out_of_range
+    if mode not in ("error", "saturate"):  # the rig loader checked it; a caller may not have
+        raise ValueError(f"out_of_range must be 'error' or 'saturate', not {mode!r}")
+    return db, Codec(db, out_of_range=cast(Literal["error", "saturate"], mode))
 
 
 def trace_recorder(trace: Trace, nodes: tuple[str, ...] = NODES) -> FrameObserver:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -27,9 +27,9 @@ from hil.bench.clock import NS_PER_S
 from hil.wire.flags import FrameObserver
 
 if TYPE_CHECKING:
-    import simpy
     from cantools.database.can import Database
 
+    from hil.bench.clock import NsEnvironment
     from hil.config.rig import RigConfig
     from hil.nodes.operator import BenchNode
     from hil.nodes.plant import PlantNode
@@ -41,11 +41,11 @@ if TYPE_CHECKING:
 class Network(Protocol):
     """What a bench's bus offers the runner: observers, faults (where it can) and figures."""
 
-    def add_frame_observer(self, fn: FrameObserver) -> None: ...
+    def add_frame_observer(self, fn: FrameObserver, /) -> None: ...
 
-    def inject_fault(self, mode: str, **params: Any) -> Any: ...
+    def inject_fault(self, kind: str, **params: Any) -> Any: ...
 
-    def clear_fault(self, handle: Any) -> None: ...
+    def clear_fault(self, handle: Any, /) -> None: ...
 
     def report(self) -> dict[str, Any]: ...
 
@@ -94,18 +94,44 @@ class Fitness:
 
 @runtime_checkable
 class Bench(Protocol):
-    """The closed loop of one rig, whichever clock and bus it runs on."""
+    """The closed loop of one rig, whichever clock and bus it runs on.
 
-    rig: RigConfig
-    db: Database
-    codec: Codec
-    env: simpy.Environment
-    network: Network
-    plant: Any               # the plant behind the plant node (plants' interface)
-    plant_node: PlantNode
-    ecu: Ecu
-    operator: BenchNode
-    trace: Trace | None
+    The parts are read-only here (a bench may narrow their types: the SIL bench's network
+    is a :class:`~hil.bus.sim.SimCanNetwork`, a wall bench's ECU may be one on the wire).
+    """
+
+    @property
+    def rig(self) -> RigConfig: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def codec(self) -> Codec: ...
+
+    @property
+    def env(self) -> NsEnvironment: ...
+
+    @property
+    def network(self) -> Network: ...
+
+    @property
+    def plant(self) -> Any: ...          # the plant behind the plant node (plants' API)
+
+    @property
+    def plant_node(self) -> PlantNode: ...
+
+    @property
+    def ecu(self) -> Ecu: ...
+
+    @property
+    def operator(self) -> BenchNode: ...
+
+    @property
+    def trace(self) -> Trace | None: ...
+
+    @property
+    def now(self) -> float: ...
 
     @property
     def now_ns(self) -> int: ...
@@ -127,6 +153,10 @@ class Bench(Protocol):
     def figures(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def task_figures(times: np.ndarray) -> dict[str, float]:
@@ -153,11 +183,9 @@ class LoopBase:
     """
 
     rig: RigConfig
-    env: Any
+    env: NsEnvironment
     trace: Trace | None
     plant_node: PlantNode
-    network: Network
-    ecu: Ecu
 
     @property
     def now_ns(self) -> int:
@@ -193,6 +221,9 @@ class LoopBase:
 
     def qualify(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         return list(verdicts)
+
+    network: Any   # narrowed by each bench
+    ecu: Any
 
     def figures(self) -> dict[str, Any]:
         bus = self.network.report()

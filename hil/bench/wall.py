@@ -79,6 +79,7 @@ class WallBench(LoopBase):
     on the wall clock and on ``can.Bus(**rig.bus)``.
     """
 
+    env: WallClockEnvironment
     network: WallNetwork
     ecu: EcuRuntime | ExternalEcu
 

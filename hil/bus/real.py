@@ -42,7 +42,7 @@ INSTALL_HINTS = {
 }
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
@@ -196,8 +196,8 @@ class WallNetwork:
     def add_frame_observer(self, fn: FrameObserver) -> None:
         self.bus.add_frame_observer(fn)
 
-    def inject_fault(self, mode: str, **params: Any) -> Any:
-        raise ConfigError(f"bus fault '{mode}' needs the simulated bus (rigs/sil.yaml); on a "
+    def inject_fault(self, kind: str, **params: Any) -> Any:
+        raise ConfigError(f"bus fault '{kind}' needs the simulated bus (rigs/sil.yaml); on a "
                           "real bus, inject faults at the plant (part / sensor faults)")
 
     def clear_fault(self, handle: Any) -> None:

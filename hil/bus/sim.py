@@ -28,19 +28,22 @@ import math
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import can
 import numpy as np
-import simpy
 from can import BusState, CanProtocol, Message
 from can.broadcastmanager import ModifiableCyclicTaskABC, RestartableCyclicTaskABC
-from simpy.events import Event
+from simpy.events import Event, EventPriority
 
 from hil.bus.faults import Fault
 from hil.bus.timing import fd_frame_bits, frame_bits, frame_duration_ns
 from hil.errors import BusError, ConfigError
 from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FAULTED, FLAG_FD
+
+if TYPE_CHECKING:  # the clocks' type only: integer-nanosecond simpy environments
+    from hil.bench.clock import NsEnvironment
 
 __all__ = [
     "ERROR_FRAME_BITS",
@@ -83,13 +86,13 @@ class _Wakeup(Event):
     priority gives. This mirrors how simpy's own ``Timeout`` initialises.
     """
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None],
+    def __init__(self, env: NsEnvironment, callback: Callable[[Event], None],
                  priority: int, delay: int = 0) -> None:
         self.env = env
         self.callbacks = [callback]
         self._value = None
         self._ok = True
-        env.schedule(self, priority, delay)
+        env.schedule(self, EventPriority(priority), delay)
 
 
 class _Tx:
@@ -187,7 +190,7 @@ class SimCanNetwork:
     ISO 11898-1 condition) or stays off until a fault handle is cleared.
     """
 
-    def __init__(self, env: simpy.Environment, bitrate: int = 500_000,
+    def __init__(self, env: NsEnvironment, bitrate: int = 500_000,
                  data_bitrate: int | None = None, *, bus_off_recovery: bool = True) -> None:
         if not isinstance(bitrate, int) or bitrate <= 0:
             raise ConfigError(f"bitrate must be a positive integer, got {bitrate!r}")
@@ -307,7 +310,7 @@ class SimCanNetwork:
                 if fault.matches(tx.arbitration_id, bus.channel):
                     fault.consume()
                     tx.flags |= FLAG_FAULTED
-                    _Wakeup(self.env, lambda _e, tx=tx: self._enqueue_delayed(tx),
+                    _Wakeup(self.env, partial(self._enqueue_delayed_event, tx),
                             1, fault.params["delay_ns"])
                     return
         if len(bus._txq) >= bus.tx_queue_size:
@@ -316,6 +319,9 @@ class SimCanNetwork:
         if not self._busy and not self._arbitration_pending:
             self._arbitration_pending = True
             _Wakeup(self.env, self._arbitrate, _ARBITRATION_PRIORITY)
+
+    def _enqueue_delayed_event(self, tx: _Tx, _event: Event) -> None:
+        self._enqueue_delayed(tx)
 
     def _enqueue_delayed(self, tx: _Tx) -> None:
         bus = tx.bus
@@ -848,12 +854,12 @@ class SimBus(can.BusABC):
                 queue.popleft()
                 self.rx_overflows += 1
             queue.append(msg)
-        for callback in self._rx_callbacks:
-            callback(msg)
+        for rx_callback in self._rx_callbacks:
+            rx_callback(msg)
         if self._frame_callbacks:
             arbitration_id, data = msg.arbitration_id, bytes(msg.data)
-            for callback in self._frame_callbacks:
-                callback(arbitration_id, data)
+            for frame_callback in self._frame_callbacks:
+                frame_callback(arbitration_id, data)
 
     def _wait_for_frame(self, deadline_ns: int | None) -> None:
         """Run the simulation until a frame is queued or ``deadline_ns`` passes."""

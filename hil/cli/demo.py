@@ -57,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
     wall = time.perf_counter() - wall0
     trace = bench.trace
+    assert trace is not None  # the demo's bench records (trace=True, the default)
     rows = []
     for name in ("EngineSpeed", "ManifoldPressure", "BoostPressure", "Lambda", "KnockIntensity",
                  "SparkAdvance", "FuelMass", "WastegateCmd", "EngineMode", "LambdaTrim"):

@@ -34,7 +34,7 @@ def attach_receiver(env: Any, bus: can.BusABC,
     through ``add_rx_callback``; polled by the wall clock otherwise.
     """
     def handler(msg: can.Message) -> None:
-        on_data(msg.arbitration_id, msg.data)
+        on_data(msg.arbitration_id, bytes(msg.data))
 
     add_frame = getattr(bus, "add_frame_callback", None)
     if add_frame is not None:
