@@ -21,6 +21,7 @@ from hil.bench.wall import start_wall_time
 from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
 from hil.nodes.ecu import EcuRuntime
+from hil.trace.export import export
 
 
 class EcuEmulator:
@@ -116,7 +117,7 @@ class EcuEmulator:
                     out = Path(trace_dir)
                     out.mkdir(parents=True, exist_ok=True)
                     for fmt in formats:
-                        written.append(getattr(self.trace, f"to_{fmt}")(out / f"ecu.{fmt}"))
+                        written.append(export(self.trace, fmt, out / f"ecu.{fmt}"))
         finally:
             self.bus.shutdown()
         return written

@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from hil.bench import open_bench
     from hil.report.plot import plot_signals
+    from hil.trace.export import export
 
     if args.seconds <= 0:
         print("hil demo: error: --seconds must be positive", file=sys.stderr)
@@ -79,8 +80,8 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_files:
         out = Path(args.report)
         out.mkdir(parents=True, exist_ok=True)
-        trace.to_blf(out / "demo.blf")
-        trace.to_mf4(out / "demo.mf4")
+        export(trace, "blf", out / "demo.blf")
+        export(trace, "mf4", out / "demo.mf4")
         plot_signals(trace, ["EngineSpeed", "BoostPressure", "Lambda", "SparkAdvance",
                              "KnockIntensity", "driver.throttle_pct"],
                      out / "demo.png", title=f"hil demo: dyno at {args.rpm:g} rpm")

@@ -234,12 +234,13 @@ def _safe(name: str) -> str:
 def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
                      formats: tuple[str, ...], plots: bool) -> None:
     from hil.report.plot import plot_signals
+    from hil.trace.export import export
 
     out_dir.mkdir(parents=True, exist_ok=True)
     trace = bench.trace
     for fmt in formats:
         path = out_dir / f"trace.{fmt}"
-        getattr(trace, f"to_{fmt}")(path)
+        export(trace, fmt, path)
         result.artifacts[f"trace_{fmt}"] = str(path)
     scenario = result.scenario
     if plots:

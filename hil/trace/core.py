@@ -35,14 +35,15 @@ import cantools
 import numpy as np
 from cantools.database.can import Database, Message, Signal
 
+from hil.config.yamlio import closest
 from hil.errors import ConfigError, HilError, TraceError
 from hil.trace.decode import MessageDecoder
 from hil.trace.store import Blocks, Table
-from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FAULTED, FLAG_FD, FLAG_RX
+from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED
 
 __all__ = [
-    "Trace", "Series", "FrameView", "UnknownSignalError", "quantity_unit",
-    "FLAG_ERROR", "FLAG_EXTENDED", "FLAG_FD", "FLAG_FAULTED", "FLAG_RX", "FORMATS",
+    "Trace", "Series", "FrameView", "UnknownSignalError", "quantity_unit", "EXPORT_FILES",
+    "check_formats", "register_exporter",
 ]
 
 
@@ -50,9 +51,31 @@ FORMAT_NAME = "ntec-hil-trace"
 FORMAT_VERSION = 1
 META_FILE = "trace.json"
 DBC_FILE = "trace.dbc"
-# Export formats Trace.save knows, and the file each one writes inside the directory.
-FORMATS = {"blf": "trace.blf", "asc": "trace.asc", "log": "trace.log", "mf4": "trace.mf4",
-           "csv": "trace.csv"}
+#: A function that writes a trace in one format: ``export(trace, fmt, path) -> Path``.
+ExportFn = Callable[["Trace", str, Path], Path]
+#: Export formats :meth:`Trace.save` knows, and the file each one writes inside the saved
+#: directory. Filled by :mod:`hil.trace.export` (the one definition of the formats) when it
+#: registers itself; the :mod:`hil.trace` package imports it, so it is always there.
+EXPORT_FILES: dict[str, str] = {}
+_exporter: list[ExportFn] = []
+
+
+def register_exporter(export: ExportFn, files: dict[str, str]) -> None:
+    """Called once by :mod:`hil.trace.export`: the recorder saves its exports through
+    ``export`` without importing the writers (the dependency runs export -> core only)."""
+    _exporter[:] = [export]
+    EXPORT_FILES.clear()
+    EXPORT_FILES.update(files)
+
+
+def check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The formats, if every one is known; else a one-line error naming the closest."""
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in EXPORT_FILES:
+            raise ConfigError(f"unknown trace format {fmt!r}{closest(fmt, EXPORT_FILES)} "
+                              f"(known: {', '.join(EXPORT_FILES)})")
+    return formats
 
 _FRAME_SPEC = {
     "t_end_ns": ("<i8", ()), "t_start_ns": ("<i8", ()), "id": ("<u4", ()),
@@ -411,15 +434,8 @@ class Trace:
         Every file is written under a temporary name and renamed when complete. All
         formats are attempted; if any failed, :class:`TraceError` names them afterwards.
         """
-        from hil.trace.export import export
         from hil.trace.files import atomic_output
-        formats = tuple(formats)
-        for fmt in formats:
-            if fmt not in FORMATS:
-                close = difflib.get_close_matches(fmt, FORMATS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(f"unknown trace format {fmt!r}{hint} "
-                                  f"(known: {', '.join(FORMATS)})")
+        formats = check_formats(formats)
         self._saved = True  # close() must not save a second time
         self.close()
         out = Path(directory)
@@ -440,7 +456,7 @@ class Trace:
             failures.append(f"native: {exc}")
         for fmt in formats:
             try:
-                written[fmt] = export(self, fmt, out / FORMATS[fmt])
+                written[fmt] = _exporter[0](self, fmt, out / EXPORT_FILES[fmt])
             except Exception as exc:  # noqa: BLE001
                 failures.append(f"{fmt}: {exc}")
         if failures:
@@ -652,25 +668,3 @@ class Trace:
 
     def node_name(self, sender: int) -> str:
         return self.nodes[sender] if 0 <= sender < len(self.nodes) else f"node{sender}"
-
-    # -- exports -----------------------------------------------------------------------
-
-    def to_blf(self, path: str | os.PathLike[str]) -> Path:
-        from hil.trace.export import to_blf
-        return to_blf(self, path)
-
-    def to_asc(self, path: str | os.PathLike[str]) -> Path:
-        from hil.trace.export import to_asc
-        return to_asc(self, path)
-
-    def to_log(self, path: str | os.PathLike[str]) -> Path:
-        from hil.trace.export import to_log
-        return to_log(self, path)
-
-    def to_mf4(self, path: str | os.PathLike[str]) -> Path:
-        from hil.trace.export import to_mf4
-        return to_mf4(self, path)
-
-    def to_csv(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        from hil.trace.export import to_csv
-        return to_csv(self, path)

@@ -7,6 +7,12 @@ target's directory (the suffix stays last: asammdf and python-can choose behavio
 and :func:`atomic_output` renames it to the final name only when the writer finished; on
 any exception, ``KeyboardInterrupt`` included, the partial file is removed.
 
+:func:`export` is the one entry point (``export(trace, "blf", path)``) and :data:`FORMATS`
+the one table of formats. The recorder (:mod:`hil.trace.core`) does not import this
+module: this module registers :func:`export` with it on import (the :mod:`hil.trace`
+package imports both), so ``Trace.save`` and a save on ``close()`` reach the writers while
+the import runs one way, export -> core.
+
 Frames are streamed to the CAN writers a bounded chunk at a time, so an export of a
 spooled long run does not load it into memory. A frame's timestamp is its end time (when
 receivers see it), as on the simulated bus, plus the run's start time
@@ -29,11 +35,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hil.errors import ConfigError, TraceError
+from hil.errors import TraceError
+from hil.trace import core
+from hil.trace.core import Trace, quantity_unit
 from hil.trace.files import atomic_output
 
 #: python-can's channel of the bench's one bus (0-based; BLF/ASC/MF4 show 1, candump can0).
@@ -41,12 +49,10 @@ CHANNEL = 0
 #: asammdf compression of MF4 exports: 2 = transposition + deflate (smallest files).
 MF4_COMPRESSION = 2
 
-if TYPE_CHECKING:  # the trace imports this module lazily; no cycle at runtime
+if TYPE_CHECKING:
     import can
 
-    from hil.trace.core import Trace
-
-__all__ = ["export", "to_blf", "to_asc", "to_log",
+__all__ = ["FORMATS", "export", "to_blf", "to_asc", "to_log",
            "to_mf4", "to_csv", "iter_can_messages"]
 
 
@@ -216,8 +222,6 @@ def to_mf4(trace: Trace, path: str | os.PathLike[str], *,
     except ImportError as exc:  # optional heavy dependency: an informative error
         raise TraceError(f"MF4 export needs asammdf: {exc}") from None
     from datetime import UTC, datetime
-
-    from hil.trace.core import quantity_unit
     final = Path(path)
     mdf = MDF(version="4.10")
     try:
@@ -294,13 +298,19 @@ def to_csv(trace: Trace, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return frames_path, samples_path
 
 
-_WRITERS = {"blf": to_blf, "asc": to_asc, "log": to_log, "mf4": to_mf4, "csv": to_csv}
+#: Every export format: its writer and the file it writes in a saved trace directory.
+FORMATS: dict[str, tuple[Any, str]] = {
+    "blf": (to_blf, "trace.blf"), "asc": (to_asc, "trace.asc"), "log": (to_log, "trace.log"),
+    "mf4": (to_mf4, "trace.mf4"), "csv": (to_csv, "trace.csv"),
+}
 
 
 def export(trace: Trace, fmt: str, path: str | os.PathLike[str]) -> Path:
-    """Write ``trace`` as ``fmt`` (blf, asc, log, mf4, csv) to ``path``."""
-    writer = _WRITERS.get(fmt)
-    if writer is None:
-        raise ConfigError(f"unknown trace format {fmt!r} (known: {', '.join(_WRITERS)})")
-    out = writer(trace, path)
+    """Write ``trace`` as ``fmt`` (blf, asc, log, mf4, csv) to ``path``; csv writes two
+    files next to it and returns the frames file."""
+    core.check_formats((fmt,))
+    out = FORMATS[fmt][0](trace, path)
     return out[0] if isinstance(out, tuple) else out
+
+
+core.register_exporter(export, {fmt: name for fmt, (_, name) in FORMATS.items()})

@@ -13,6 +13,7 @@ from asammdf import MDF
 import hil.trace.files
 from hil.errors import TraceError
 from hil.trace import Trace
+from hil.trace.export import export, to_csv
 from hil.wire.flags import FLAG_EXTENDED
 
 QUANTITIES = ("engine.speed_rpm", "sensor.boost_pressure_kpa", "exhaust.egt_c", "aero.drs_open")
@@ -38,7 +39,7 @@ def _expected(trace):
 @pytest.mark.parametrize("fmt,reader", [("blf", can.BLFReader), ("asc", can.ASCReader),
                                         ("log", can.CanutilsLogReader)])
 def test_can_formats_read_back(trace, tmp_path, fmt, reader):
-    path = getattr(trace, f"to_{fmt}")(tmp_path / f"run.{fmt}")
+    path = export(trace, fmt, tmp_path / f"run.{fmt}")
     assert path == tmp_path / f"run.{fmt}" and path.exists()
     got = list(reader(str(path)))
     want = _expected(trace)
@@ -52,7 +53,7 @@ def test_can_formats_read_back(trace, tmp_path, fmt, reader):
 
 
 def test_mf4_reads_back_with_names_units_and_tables(trace, tmp_path):
-    path = trace.to_mf4(tmp_path / "run.mf4")
+    path = export(trace, "mf4", tmp_path / "run.mf4")
     with MDF(path) as mdf:
         speed = mdf.get("EngineSpeed")
         np.testing.assert_array_equal(speed.samples, trace.signal("EngineSpeed").values)
@@ -75,14 +76,14 @@ def test_mf4_of_a_spooled_trace_extends_by_block(db, filler, tmp_path):
     tr = Trace(db, quantities=QUANTITIES, spool_dir=tmp_path / "spool", chunk_samples=16)
     filler(tr, db, steps=100)
     tr.close()
-    with MDF(tr.to_mf4(tmp_path / "spooled.mf4")) as mdf:
+    with MDF(export(tr, "mf4", tmp_path / "spooled.mf4")) as mdf:
         rpm = mdf.get("engine.speed_rpm")
         np.testing.assert_array_equal(rpm.samples, 1000.0 + np.arange(100))
         np.testing.assert_array_equal(rpm.timestamps, np.arange(100) / 1000)
 
 
 def test_csv(trace, tmp_path):
-    frames, samples = trace.to_csv(tmp_path / "run.csv")
+    frames, samples = to_csv(trace, tmp_path / "run.csv")
     with open(frames, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == trace.n_frames
@@ -120,7 +121,7 @@ def test_interrupted_export_leaves_no_file_under_final_name(trace, tmp_path, mon
 
     monkeypatch.setattr(can.BLFWriter, "on_message_received", flaky)
     with pytest.raises(KeyboardInterrupt):
-        trace.to_blf(tmp_path / "run.blf")
+        export(trace, "blf", tmp_path / "run.blf")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -153,8 +154,8 @@ def test_unknown_format_names_closest(trace, tmp_path):
 def test_mf4_carries_the_raw_frames_as_bus_logging(trace, tmp_path):
     """asammdf re-decodes the MF4's CAN_DataFrame group with the DBC: the same samples as
     the BLF, frame for frame; python-can's MF4Reader reads the frames back too."""
-    path = trace.to_mf4(tmp_path / "run.mf4")
-    blf = [m for m in can.BLFReader(str(trace.to_blf(tmp_path / "run.blf")))
+    path = export(trace, "mf4", tmp_path / "run.mf4")
+    blf = [m for m in can.BLFReader(str(export(trace, "blf", tmp_path / "run.blf")))
            if m.arbitration_id == trace.db.get_message_by_name("PlantFast").frame_id]
     dbc = str(Path(__file__).resolve().parents[2] / "dbc" / "ntec5.dbc")
     with MDF(path) as mdf:
@@ -172,7 +173,7 @@ def test_mf4_carries_the_raw_frames_as_bus_logging(trace, tmp_path):
 
 
 def test_mf4_types_flags_and_value_tables_as_integers_and_compresses(trace, tmp_path):
-    small = trace.to_mf4(tmp_path / "run.mf4")
+    small = export(trace, "mf4", tmp_path / "run.mf4")
     big = hil.trace.export.to_mf4(trace, tmp_path / "plain.mf4", compression=0)
     assert small.stat().st_size < big.stat().st_size
     with MDF(small) as mdf:
@@ -186,16 +187,16 @@ def test_mf4_types_flags_and_value_tables_as_integers_and_compresses(trace, tmp_
 def test_one_channel_number_in_every_format(trace, tmp_path):
     """python-can channel 0: BLF and ASC count it as 1 (and read it back as 0), candump
     names it can0, MF4 bus logging stores BusChannel 1 (CANape's CAN1)."""
-    blf = next(iter(can.BLFReader(str(trace.to_blf(tmp_path / "r.blf")))))
-    asc_path = trace.to_asc(tmp_path / "r.asc")
+    blf = next(iter(can.BLFReader(str(export(trace, "blf", tmp_path / "r.blf")))))
+    asc_path = export(trace, "asc", tmp_path / "r.asc")
     asc = next(iter(can.ASCReader(str(asc_path))))
     assert blf.channel == asc.channel == 0
     first = next(line for line in asc_path.read_text().splitlines()
                  if " Rx " in line or " Tx " in line)
     assert first.split()[1] == "1"
-    log_line = trace.to_log(tmp_path / "r.log").read_text().splitlines()[0]
+    log_line = export(trace, "log", tmp_path / "r.log").read_text().splitlines()[0]
     assert log_line.split()[1] == "can0"
-    with MDF(trace.to_mf4(tmp_path / "r.mf4")) as mdf:
+    with MDF(export(trace, "mf4", tmp_path / "r.mf4")) as mdf:
         assert set(mdf.get("CAN_DataFrame.BusChannel").samples.tolist()) == {1}
 
 
@@ -207,16 +208,37 @@ def test_exports_carry_the_runs_start_time(trace, tmp_path):
     start = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC).timestamp()
     trace.start_time_s = start
     first_t = _expected(trace)[0][0]
-    blf_path = trace.to_blf(tmp_path / "r.blf")
+    blf_path = export(trace, "blf", tmp_path / "r.blf")
     reader = can.BLFReader(str(blf_path))
     assert abs(reader.start_timestamp - (start + first_t)) < 1e-3
     assert abs(next(iter(reader)).timestamp - (start + first_t)) < 1e-6
-    asc = next(iter(can.ASCReader(str(trace.to_asc(tmp_path / "r.asc")),
+    asc = next(iter(can.ASCReader(str(export(trace, "asc", tmp_path / "r.asc")),
                                   relative_timestamp=False)))
     assert abs(asc.timestamp - (start + first_t)) < 1e-3
-    log = next(iter(can.CanutilsLogReader(str(trace.to_log(tmp_path / "r.log")))))
+    log = next(iter(can.CanutilsLogReader(str(export(trace, "log", tmp_path / "r.log")))))
     assert abs(log.timestamp - (start + first_t)) < 1e-5
-    with MDF(trace.to_mf4(tmp_path / "r.mf4")) as mdf:
+    with MDF(export(trace, "mf4", tmp_path / "r.mf4")) as mdf:
         assert abs(mdf.header.start_time.timestamp() - start) < 1e-3
         np.testing.assert_allclose(mdf.get("EngineSpeed").timestamps,
                                    trace.signal("EngineSpeed").t_s)
+def test_export_is_one_function_and_the_recorder_does_not_import_it():
+    """The import runs export -> core only; Trace.save reaches the writers through the
+    exporter's registration (the package imports it)."""
+    import ast
+    from pathlib import Path
+
+    import hil.trace.core as core
+    import hil.trace.export as exporter
+
+    tree = ast.parse(Path(core.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.startswith("hil.trace.export")}
+    assert not [n for n in dir(Trace) if n.startswith("to_")]
+    assert core.EXPORT_FILES == {fmt: name for fmt, (_, name) in exporter.FORMATS.items()}
+
+
+def test_export_of_unknown_format_is_one_line(trace, tmp_path):
+    with pytest.raises(ValueError, match=r"unknown trace format 'blff' \(did you mean 'blf'"):
+        export(trace, "blff", tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
