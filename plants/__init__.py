@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .composite import INPUT_NAMES, OUTPUT_NAMES, CompositePlant
 from .errors import PlantError
+from .faults import PART_FAULTS, SENSOR_FAULTS, FaultMode, FaultParam
 from .params import PlantParams, load_params, param_names, param_sets
 
 PARAM_SETS = param_sets()
@@ -34,4 +35,5 @@ def build_plant(params: str | Path | PlantParams = "road_car", overrides: dict |
 
 
 __all__ = ["build_plant", "PARAM_SETS", "CompositePlant", "PlantError", "PlantParams",
-           "load_params", "param_names", "INPUT_NAMES", "OUTPUT_NAMES"]
+           "load_params", "param_names", "INPUT_NAMES", "OUTPUT_NAMES", "FaultMode",
+           "FaultParam", "PART_FAULTS", "SENSOR_FAULTS"]

@@ -11,15 +11,18 @@ the matching step, where their time constants (>= 0.2 s) make that exact enough.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .driver import Driver, Track
 from .engine import T0_K, Engine
 from .errors import PlantError, unknown_name
 from .exhaust import Exhaust, egt_steady_k
-from .health import PART_FAULTS, PartHealth
+from .faults import PART_FAULTS, SENSOR_FAULTS, FaultMode
+from .health import PartHealth
 from .params import PlantParams
-from .sensors import SENSOR_FAULT_MODES, SPECS, Sensor
+from .sensors import SPECS, Sensor
 from .turbo import RAD_S_TO_RPM, Turbo
 from .vehicle import G
 
@@ -189,10 +192,11 @@ class CompositePlant:
         self.mode = mode
         self._mode_t0 = self.time_s
 
-    def fault_modes(self) -> dict[str, tuple[str, ...]]:
-        out = {t: tuple(m) for t, m in PART_FAULTS.items()}
+    def fault_modes(self) -> dict[str, Mapping[str, FaultMode]]:
+        """Every fault target (parts, then sensors) -> its modes and their parameters."""
+        out = dict(PART_FAULTS)
         for s in self.sensors:
-            out[s.spec.name] = SENSOR_FAULT_MODES
+            out[s.spec.name] = SENSOR_FAULTS
         return out
 
     def _resolve_target(self, target: str) -> str:

@@ -8,15 +8,8 @@ published as health.*_pct, the plant-side diagnosis the ECU receives on PlantHea
 
 from __future__ import annotations
 
-from .errors import PlantError, unknown_name
-
-PART_FAULTS = {
-    "turbo.wastegate": {"stuck_open": {}, "stuck_closed": {}},
-    "turbo": {"efficiency_degraded": {"factor": 0.7, "ramp_s": 0.0}},
-    "injectors": {"degraded": {"factor": 0.7, "ramp_s": 0.0}},
-    "knock_sensor": {"dead": {}, "degraded": {"factor": 0.5, "ramp_s": 0.0}},
-    "cooling": {"degraded": {"factor": 0.3, "ramp_s": 0.0}},
-}
+from .errors import unknown_name
+from .faults import PART_FAULTS, fault_params
 
 
 class _Factor:
@@ -58,22 +51,14 @@ class PartHealth:
         modes = PART_FAULTS[target]
         if mode not in modes:
             raise unknown_name(f"fault mode of {target}", mode, modes)
-        allowed = modes[mode]
-        for k in params:
-            if k not in allowed:
-                raise unknown_name(f"parameter of fault {target}/{mode}", k, allowed or ["(none)"])
-        fp = dict(allowed)
-        fp.update(params)
+        fp = fault_params(target, modes[mode], params)
         if target == "turbo.wastegate":
             self.wastegate = mode
             return
         if target == "knock_sensor" and mode == "dead":
             self.knock_sensor.set(0.0, 0.0)
             return
-        factor = float(fp["factor"])
-        if not 0.0 <= factor <= 2.0:
-            raise PlantError(f"fault {target}/{mode}: factor must be within 0..2, got {factor}")
-        getattr(self, target).set(factor, float(fp["ramp_s"]))
+        getattr(self, target).set(fp["factor"], fp["ramp_s"])
 
     def clear(self, target: str) -> None:
         if target == "turbo.wastegate":

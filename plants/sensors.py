@@ -11,18 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import PlantError, unknown_name
+from .errors import unknown_name
+from .faults import SENSOR_FAULTS, fault_params
 
-SENSOR_FAULT_MODES = ("stuck", "offset", "drift", "noise", "open", "short", "intermittent")
-_FAULT_PARAMS = {
-    "stuck": {"value": None},
-    "offset": {"value": None},
-    "drift": {"rate_per_s": None},
-    "noise": {"std": None},
-    "open": {},
-    "short": {},
-    "intermittent": {"period_s": 1.0, "duty": 0.5},
-}
+SENSOR_FAULT_MODES = tuple(SENSOR_FAULTS)
 
 
 @dataclass(frozen=True)
@@ -154,22 +146,11 @@ class Sensor:
         return y
 
     def inject(self, mode: str, t: float, **params) -> None:
-        if mode not in _FAULT_PARAMS:
+        if mode not in SENSOR_FAULTS:
             raise unknown_name(f"fault mode of {self.spec.name}", mode, SENSOR_FAULT_MODES)
-        allowed = _FAULT_PARAMS[mode]
-        for k in params:
-            if k not in allowed:
-                raise unknown_name(f"parameter of fault {self.spec.name}/{mode}", k, allowed or ["(none)"])
-        fp = dict(allowed)
-        fp.update(params)
+        fp = fault_params(self.spec.name, SENSOR_FAULTS[mode], params)
         if mode == "stuck" and fp["value"] is None:
             fp["value"] = self.value
-        for k, v in fp.items():
-            if v is None:
-                raise PlantError(f"fault {self.spec.name}/{mode} needs parameter {k!r}")
-            fp[k] = float(v)
-        if mode == "intermittent" and not (fp["period_s"] > 0 and 0.0 <= fp["duty"] <= 1.0):
-            raise PlantError("intermittent needs period_s > 0 and 0 <= duty <= 1")
         self.fault = mode
         self.fparams = fp
         self.t0 = t

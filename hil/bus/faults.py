@@ -10,25 +10,99 @@ delivery). What each kind does, and where, is documented on
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hil.errors import ConfigError
 
-__all__ = ["FAULT_KINDS", "Fault"]
+__all__ = ["BUS_FAULTS", "CORRUPT_FIELDS", "FAULT_KINDS", "BusFaultKind", "Fault",
+           "FaultParam", "network_params"]
 
-# kind -> parameters it accepts (besides the common ones), with defaults.
-_KIND_PARAMS: dict[str, dict[str, Any]] = {
-    "drop": {"receiver": None},
-    "stop": {},
-    "delay": {"delay_ns": None},
-    "corrupt": {"xor": None, "byte": 0, "bit": 0},
-    "duplicate": {},
-    "error_frames": {},
-    "bus_off": {"recover": True},
-}
+
+@dataclass(frozen=True)
+class FaultParam:
+    """One parameter of a bus fault as a scenario writes it.
+
+    ``kind``: ``message`` (a DBC message name), ``node`` (a DBC node), ``time`` (a time
+    with a unit, stored as integer ns under ``<name>_ns``), ``count`` (a whole number of
+    frames >= 1) or ``choice`` (one of ``choices``).
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class BusFaultKind:
+    """A bus fault kind: what a scenario writes (``params``) and what the network takes
+    besides ``message_id``/``sender``/``count`` (``network``: name -> default)."""
+
+    name: str
+    params: tuple[FaultParam, ...]
+    network: dict[str, Any]
+    doc: str = ""
+
+    def param(self, name: str) -> FaultParam | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+#: Where a scenario's ``corrupt`` fault flips a bit: (byte, bit), by field. The E2E layout
+#: (hil.wire.e2e): CRC in byte 0, alive counter in byte 1; ``data``: the last byte.
+CORRUPT_FIELDS: dict[str, tuple[int, int] | None] = {"crc": (0, 0), "counter": (1, 0),
+                                                     "data": None}
+
+_MESSAGE = FaultParam("message", "message", required=True, doc="the DBC message it hits")
+_COUNT = FaultParam("count", "count", doc="frames to hit (default: until cleared)")
+
+#: Every bus fault kind, declared once: the scenario loader checks a scenario's bus faults
+#: against ``params``, the step player turns them into the network's keywords with
+#: :func:`network_params`, and :meth:`Fault.build` checks the network's keywords.
+BUS_FAULTS: dict[str, BusFaultKind] = {k.name: k for k in (
+    BusFaultKind("drop", (_MESSAGE, _COUNT), {"receiver": None},
+                 "the frame is transmitted but receivers do not get it"),
+    BusFaultKind("stop", (_MESSAGE,), {}, "the sender stops sending the message"),
+    BusFaultKind("delay", (_MESSAGE, FaultParam("by", "time", required=True,
+                                                doc="added before the frame is queued"),
+                           _COUNT), {"delay_ns": None}, "frames are sent later"),
+    BusFaultKind("corrupt", (_MESSAGE, FaultParam("field", "choice",
+                                                  choices=tuple(CORRUPT_FIELDS),
+                                                  doc="what is altered (default crc)"),
+                             _COUNT), {"xor": None, "byte": 0, "bit": 0},
+                 "one bit of the payload flipped in flight"),
+    BusFaultKind("duplicate", (_MESSAGE, _COUNT), {}, "the frame is sent twice"),
+    BusFaultKind("error_frames", (_COUNT,), {}, "transmissions destroyed by error frames"),
+    BusFaultKind("bus_off", (FaultParam("node", "node", required=True,
+                                        doc="the node that goes bus-off"),),
+                 {"recover": True}, "a node goes bus-off"),
+)}
+_KIND_PARAMS: dict[str, dict[str, Any]] = {k: v.network for k, v in BUS_FAULTS.items()}
 _COMMON = ("message_id", "count", "sender")
-FAULT_KINDS: tuple[str, ...] = tuple(_KIND_PARAMS)
+FAULT_KINDS: tuple[str, ...] = tuple(BUS_FAULTS)
+
+
+def network_params(kind: str, target: str | None, params: Mapping[str, Any],
+                   frame_ids: Mapping[str, int],
+                   lengths: Mapping[str, int]) -> dict[str, Any]:
+    """The network's keywords for a scenario's bus fault (``params`` as the scenario
+    loader stores them: times in ``<name>_ns``)."""
+    if kind == "bus_off":
+        return {"node": target}
+    out: dict[str, Any] = {}
+    if target is not None:
+        out["message_id"] = frame_ids[target]
+    if "count" in params:
+        out["count"] = int(params["count"])
+    if kind == "delay":
+        out["delay_ns"] = int(params["by_ns"])
+    if kind == "corrupt":
+        where = CORRUPT_FIELDS[params.get("field", "crc")]
+        byte, bit = where if where is not None else (lengths[target or ""] - 1, 0)
+        out.update(byte=byte, bit=bit)
+    return out
 
 
 def _closest(word: str, options: tuple[str, ...] | list[str]) -> str:

@@ -120,7 +120,7 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
     return Vocabulary.from_dbc(
         db, quantities=quantities, inputs=frozenset(probe.input_names),
         params=_param_names(probe), tasks=tasks,
-        fault_modes={t: tuple(m) for t, m in probe.fault_modes().items()})
+        fault_modes=probe.fault_modes())
 
 
 def _param_names(plant: Any) -> Any:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hil.bus.faults import BUS_FAULTS
+from hil.bus.faults import FaultParam as BusParam
 from hil.config.rig import DEFAULT_RIG
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.config.yamlio import LocDict, LocList, check_keys, closest, loads_yaml
@@ -28,36 +30,15 @@ from hil.scenario.expr import Expr, NamesProvider, compile_expr
 __all__ = [
     "Vocabulary", "Scenario", "Step", "Ramp", "Fault", "Clear",
     "Expectation", "Latency", "Never", "Always", "Eventually", "Period", "Budget", "Value",
-    "Settle", "load_scenario", "loads_scenario", "DEFAULT_RIG", "MODES", "BUS_FAULTS",
-    "SENSOR_FAULTS",
+    "Settle", "load_scenario", "loads_scenario", "DEFAULT_RIG", "MODES", "FAULT_DURATION",
 ]
 
 Where = tuple[str, int, int]
 MODES = ("dyno", "road", "track", "manual")
 APPROVABLE = ("ai_tuner",)
 
-# Per fault mode: the keys it accepts (besides the target and `mode`) and those it needs.
-# Times are given with units and stored as `<key>_ns`.
-BUS_FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "drop": (("message", "count", "duration"), ("message",)),
-    "delay": (("message", "by", "count", "duration"), ("message", "by")),
-    "corrupt": (("message", "field", "count", "duration"), ("message",)),
-    "stop": (("message", "duration"), ("message",)),
-    "duplicate": (("message", "count", "duration"), ("message",)),
-    "error_frames": (("count", "duration"), ()),
-    "bus_off": (("node", "duration"), ("node",)),
-}
-CORRUPT_FIELDS = ("crc", "counter", "data")
-SENSOR_FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "stuck": (("value", "duration"), ()),
-    "offset": (("offset", "duration"), ("offset",)),
-    "drift": (("rate", "duration"), ("rate",)),          # units per second
-    "noise": (("sigma", "duration"), ("sigma",)),
-    "open": (("duration",), ()),
-    "short": (("duration",), ()),
-    "intermittent": (("period", "duty", "duration"), ("period",)),
-}
-_TIME_PARAMS = frozenset({"duration", "by", "period"})
+#: A fault of any family may say how long it lasts; the step player clears it then.
+FAULT_DURATION = "duration"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -87,9 +68,11 @@ class Vocabulary:
     ``signals``: DBC signal names, plain and qualified (``EcuFast.FuelCut``). ``choices``:
     value tables, signal -> {label: number}. ``bench_signals``: DBC signals the bench sends
     (a scenario may ``set`` them). Plant names (``quantities`` readable in conditions,
-    ``inputs`` settable, ``params`` overridable), ``tasks`` of the ECU and part
-    ``fault_modes`` are checked when given and accepted unchecked when None (a loader
-    without a plant at hand still checks the whole DBC side).
+    ``inputs`` settable, ``params`` overridable), ``tasks`` of the ECU and the plant's
+    ``fault_modes`` (target -> mode -> its declaration with parameters, units and ranges:
+    ``plant.fault_modes()``, see plants/faults.py) are checked when given and accepted
+    unchecked when None (a loader without a plant at hand still checks the whole DBC side
+    and the bus faults, which hil.bus.faults declares).
     """
 
     signals: Collection[str]
@@ -101,7 +84,7 @@ class Vocabulary:
     inputs: NamesProvider | None = None
     params: NamesProvider | None = None
     tasks: Collection[str] | None = None
-    fault_modes: Mapping[str, Collection[str]] | None = None
+    fault_modes: Mapping[str, Mapping[str, Any]] | None = None
 
     @classmethod
     def from_dbc(cls, db: Any, **plant: Any) -> Vocabulary:
@@ -164,8 +147,11 @@ class Fault:
 
     ``target``: the part (``turbo.wastegate``), the sensor quantity (``sensor.lambda``),
     the message (bus faults) or the node (``bus_off``); None for ``error_frames``.
-    ``params``: the mode's parameters; times converted to integer ns under ``<key>_ns``
-    (``duration_ns``, ``by_ns``, ``period_ns``), counts as int, the rest as given.
+    ``params``: the mode's parameters, checked against their one declaration (part and
+    sensor modes: the plant's, plants/faults.py; bus faults: hil/bus/faults.py). Part and
+    sensor parameters are the plant's keywords with float values in the declared unit
+    (a ``_s`` parameter written ``500 ms`` is 0.5); bus times are integer ns under
+    ``<key>_ns`` (``by_ns``), counts int, ``field`` a name; ``duration_ns`` for any kind.
     """
 
     kind: str
@@ -789,67 +775,114 @@ class _Loader:
         kinds = [k for k in ("part", "sensor", "bus") if k in spec]
         if len(kinds) != 1:
             # Point at an unknown key first: "prat:" is more likely a typo than a choice.
-            self.check(spec, ("part", "sensor", "bus", "mode", "message", "node", "count",
-                              "duration", "by", "field", "value", "offset", "rate", "sigma",
-                              "period", "duty"), "fault")
+            self.check(spec, ("part", "sensor", "bus", "mode", FAULT_DURATION,
+                              *self._fault_param_names()), "fault")
             raise self.err(spec.loc, "a fault names exactly one of part:, sensor:, bus:")
         kind = kinds[0]
         if kind == "bus":
             mode = self.one_of(spec, "bus", BUS_FAULTS, "bus fault")
-            allowed, required = BUS_FAULTS[mode]
-            self.check(spec, ("bus", *allowed), f"bus fault {mode}", required)
+            declared = BUS_FAULTS[mode].params
+            self.check_fault_keys(spec, "bus", declared, f"bus fault {mode}")
             target = None
-            if "message" in spec:
-                target = self.name_in(spec, "message", self.vocab.messages or None, "message")
-            if "node" in spec:
-                target = self.name_in(spec, "node", self.vocab.nodes or None, "node")
-            params = self.fault_params(spec, ("bus", "message", "node"))
-            if "field" in params:
-                params["field"] = self.one_of(spec, "field", CORRUPT_FIELDS, "field")
-            if "count" in spec and "duration" in spec:
-                raise self.err(spec.key_loc("duration"), "give count: or duration:, not both")
+            params: dict[str, Any] = {}
+            for param in declared:
+                if param.name in spec:
+                    value = self.bus_param(spec, param)
+                    if param.kind in ("message", "node"):
+                        target = value
+                    else:
+                        params[f"{param.name}_ns" if param.kind == "time" else param.name] = \
+                            value
+            if "count" in spec and FAULT_DURATION in spec:
+                raise self.err(spec.key_loc(FAULT_DURATION), "give count: or duration:, "
+                               "not both")
+            self._duration(spec, params)
             return Fault("bus", target, mode, params, spec.loc)
-        if kind == "sensor":
-            self.check(spec, ("sensor", "mode", *{k for a, _ in SENSOR_FAULTS.values()
-                                                    for k in a}), "sensor fault", ("mode",))
-            target = self.readable(spec, "sensor", "sensor")
-            mode = self.one_of(spec, "mode", SENSOR_FAULTS, "sensor fault mode")
-            allowed, required = SENSOR_FAULTS[mode]
-            self.check(spec, ("sensor", "mode", *allowed), f"sensor fault {mode}", required)
-            params = self.fault_params(spec, ("sensor", "mode"))
-            if "duty" in params and not 0 < params["duty"] < 1:
-                raise self.err(spec.value_loc("duty"), "duty: a fraction between 0 and 1")
-            return Fault("sensor", target, mode, params, spec.loc)
         if "mode" not in spec:
-            raise self.err(spec.loc, "a part fault needs mode:")
-        target = self.string(spec, "part", "part")
+            raise self.err(spec.loc, f"a {kind} fault needs mode:")
         modes = self.vocab.fault_modes
-        if modes is not None:
-            target = self.name_in(spec, "part", list(modes), "part")
-            mode = self.one_of(spec, "mode", tuple(modes[target]), f"fault mode of {target}")
-        else:
+        if modes is None:
+            target = (self.readable(spec, "sensor", "sensor") if kind == "sensor"
+                      else self.string(spec, "part", "part"))
             mode = self.string(spec, "mode", "mode")
-        params = self.fault_params(spec, ("part", "mode"))
-        return Fault("part", target, mode, params, spec.loc)
+            params = {}
+            for key in spec:
+                if key not in (kind, "mode", FAULT_DURATION):
+                    params[str(key)] = self.number(spec, key, str(key), spec.value_loc(key))
+            self._duration(spec, params)
+            return Fault(kind, target, mode, params, spec.loc)
+        target = self.name_in(spec, kind, list(modes), kind)
+        mode = self.one_of(spec, "mode", tuple(modes[target]), f"fault mode of {target}")
+        declaration = modes[target][mode]
+        declared = tuple(getattr(declaration, "params", ()))
+        self.check_fault_keys(spec, kind, declared, f"{kind} fault {target}/{mode}",
+                              ("mode",))
+        params = {p.name: self.plant_param(spec, p) for p in declared if p.name in spec}
+        self._duration(spec, params)
+        return Fault(kind, target, mode, params, spec.loc)
 
-    def fault_params(self, spec: LocDict, skip: tuple[str, ...]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
+    def check_fault_keys(self, spec: LocDict, kind: str, declared: tuple[Any, ...],
+                         what: str, fixed: tuple[str, ...] = ()) -> None:
+        """Unknown keys name the closest parameter, or list the ones the fault takes."""
+        params = [p.name for p in declared] + [FAULT_DURATION]
         for key in spec:
-            if key in skip:
-                continue
-            loc = spec.value_loc(key)
-            if key in _TIME_PARAMS:
-                params[f"{key}_ns"] = self.span(spec, key, key)
-            elif key == "count":
-                count = spec[key]
-                if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                    raise self.err(loc, f"count: expected a whole number >= 1, got {count!r}")
-                params["count"] = count
-            elif key == "field":
-                params["field"] = spec[key]
-            else:
-                params[str(key)] = self.number(spec, key, str(key), loc)
-        return params
+            if key not in (kind, *fixed, *params):
+                hint = closest(str(key), params) or f"; it takes {', '.join(params)}"
+                raise self.err(spec.key_loc(key), f"unknown key {key!r} in {what}{hint}")
+        self.check(spec, (kind, *fixed, *params), what,
+                   tuple(p.name for p in declared if p.required))
+
+    def _fault_param_names(self) -> set[str]:
+        names = {p.name for k in BUS_FAULTS.values() for p in k.params}
+        for modes in (self.vocab.fault_modes or {}).values():
+            for declaration in modes.values():
+                names |= {p.name for p in getattr(declaration, "params", ())}
+        return names
+
+    def _duration(self, spec: LocDict, params: dict[str, Any]) -> None:
+        if FAULT_DURATION in spec:
+            params["duration_ns"] = self.span(spec, FAULT_DURATION, FAULT_DURATION)
+
+    def bus_param(self, spec: LocDict, param: BusParam) -> Any:
+        """A bus fault's parameter, checked as hil.bus.faults declares it."""
+        key = param.name
+        if param.kind == "message":
+            return self.name_in(spec, key, self.vocab.messages or None, "message")
+        if param.kind == "node":
+            return self.name_in(spec, key, self.vocab.nodes or None, "node")
+        if param.kind == "time":
+            return self.span(spec, key, key)
+        if param.kind == "choice":
+            return self.one_of(spec, key, param.choices, key)
+        count = spec[key]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise self.err(spec.value_loc(key), f"{key}: expected a whole number >= 1, "
+                           f"got {count!r}")
+        return count
+
+    def plant_param(self, spec: LocDict, param: Any) -> float:
+        """A part or sensor fault's parameter, checked against the plant's declaration
+        (plants.faults.FaultParam: name, unit, range). A parameter in seconds takes a time
+        with its unit or a bare number of seconds."""
+        key, unit = param.name, param.unit
+        raw = spec[key]
+        loc = spec.value_loc(key)
+        if unit == "s" and isinstance(raw, str):
+            try:
+                value = parse_time_ns(raw, allow_negative=True) / 1e9
+            except UnitError as exc:
+                raise self.err(loc, f"{key}: {exc}") from None
+        elif isinstance(raw, bool) or not isinstance(raw, int | float):
+            wanted = f"a number in {unit}" if unit else "a plain number (no unit)"
+            raise self.err(loc, f"{key}: expected {wanted}, got {raw!r}")
+        else:
+            value = float(raw)
+        if not param.in_range(value):
+            seconds = " s" if unit == "s" else ""
+            bounds = param.range_text()
+            raise self.err(loc, f"{key} must be {bounds + seconds if bounds else 'finite'}, "
+                           f"got {value:g}{seconds}")
+        return value
 
     def clear(self, d: LocDict) -> Clear:
         spec = d["clear"]
@@ -862,15 +895,14 @@ class _Loader:
                            "{sensor: X} or {bus: <message or node>}")
         self.check(spec, ("part", "sensor", "bus"), "clear")
         (kind,) = spec
-        if kind == "sensor":
-            target = self.readable(spec, "sensor", "sensor")
-        elif kind == "bus":
+        modes = self.vocab.fault_modes
+        if kind == "bus":
             known = set(self.vocab.messages) | set(self.vocab.nodes)
             target = self.name_in(spec, "bus", known or None, "message or node")
+        elif modes is None and kind == "sensor":
+            target = self.readable(spec, "sensor", "sensor")
         else:
-            modes = self.vocab.fault_modes
-            target = self.name_in(spec, "part", list(modes) if modes is not None else None,
-                                  "part")
+            target = self.name_in(spec, kind, list(modes) if modes is not None else None, kind)
         return Clear(kind, target, spec.loc)
 
     # -- expectations --------------------------------------------------------------------

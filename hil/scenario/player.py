@@ -11,16 +11,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hil.bus.faults import network_params
 from hil.config.units import format_time_ns
 from hil.errors import ConfigError, HilError, ScenarioError
 from hil.scenario.model import Fault, Scenario, Step
 from hil.wire.flags import FLAG_ERROR
-
-#: The plant's sensor fault parameters, by the scenario language's names.
-_SENSOR_PARAM_NAMES = {"value": "value", "offset": "value", "rate": "rate_per_s",
-                       "sigma": "std", "period_ns": "period_s", "duty": "duty"}
-#: Which bit a corruption flips, by the scenario language's field name.
-_CORRUPT_FIELD = {"crc": {"byte": 0, "bit": 0}, "counter": {"byte": 1, "bit": 0}}
 
 
 class ScenarioAbort(HilError):
@@ -101,6 +96,7 @@ class ScenarioPlayer:
         self.error: str | None = None
         self._bus_faults: list[tuple[Fault, Any]] = []
         self._frame_ids = {m.name: m.frame_id for m in bench.db.messages}
+        self._lengths = {m.name: m.length for m in bench.db.messages}
         self._online: _OnlineValues | None = None
         if any(s.wait_until is not None for s in scenario.steps):
             monitor = _Monitor(bench)
@@ -181,42 +177,17 @@ class ScenarioPlayer:
         bench = self.bench
         params = dict(fault.params)
         duration = params.pop("duration_ns", None)
-        if fault.kind == "part":
+        if fault.kind in ("part", "sensor"):
+            # The loader stored the plant's own keywords and units (plants/faults.py).
             bench.plant.inject_fault(fault.target, fault.mode, **params)
-        elif fault.kind == "sensor":
-            mapped = {}
-            for key, value in params.items():
-                name = _SENSOR_PARAM_NAMES.get(key, key)
-                mapped[name] = value / 1e9 if key.endswith("_ns") else value
-            bench.plant.inject_fault(fault.target, fault.mode, **mapped)
         else:
-            handle = bench.network.inject_fault(fault.mode, **self._bus_params(fault, params))
+            handle = bench.network.inject_fault(fault.mode, **network_params(
+                fault.mode, fault.target, params, self._frame_ids, self._lengths))
             self._bus_faults.append((fault, handle))
         bench.event("fault", f"{fault.kind} fault {fault.target or ''} {fault.mode}".strip())
         if duration:
             ev = bench.env.timeout(duration)
             ev.callbacks.append(lambda _e, f=fault: self._clear(f.kind, f.target))
-
-    def _bus_params(self, fault: Fault, params: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if fault.mode == "bus_off":
-            out["node"] = fault.target
-            return out
-        if fault.target is not None:
-            out["message_id"] = self._frame_ids[fault.target]
-        if "count" in params:
-            out["count"] = int(params["count"])
-        if fault.mode == "delay":
-            out["delay_ns"] = int(params["by_ns"])
-        if fault.mode == "corrupt":
-            where = params.get("field", "crc")
-            if where == "data":
-                length = next(m.length for m in self.bench.db.messages
-                              if m.name == fault.target)
-                out.update(byte=length - 1, bit=0)
-            else:
-                out.update(_CORRUPT_FIELD[where])
-        return out
 
     def _clear(self, kind: str, target: str | None) -> None:
         bench = self.bench

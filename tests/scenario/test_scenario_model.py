@@ -21,6 +21,7 @@ from hil.scenario.model import (
     load_scenario,
     loads_scenario,
 )
+from plants.faults import PART_FAULTS, SENSOR_FAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = Path(__file__).with_name("overboost.yaml")
@@ -35,8 +36,9 @@ def vocab() -> Vocabulary:
     return Vocabulary.from_dbc_file(REPO / "dbc" / "ntec5.dbc", quantities=QUANTITIES,
                                     inputs=INPUTS, params={"engine.displacement_l"},
                                     tasks={"fast", "t10ms"},
-                                    fault_modes={"turbo.wastegate": ("stuck_closed",
-                                                                     "stuck_open")})
+                                    fault_modes={"turbo.wastegate": PART_FAULTS["turbo.wastegate"],
+                                                 "injectors": PART_FAULTS["injectors"],
+                                                 "sensor.lambda": SENSOR_FAULTS})
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +131,9 @@ EDITS = [
     ("message: PlantFast, count: 5", "message: PlantFast, cuont: 5", "24:44",
      "unknown key 'cuont' in bus fault drop (did you mean 'count'?)"),
     ("{sensor: sensor.lambda, mode: stuck}", "{sensor: sensor.lambda, mode: offset}", "26:12",
-     "sensor fault offset needs the key 'offset'"),
+     "sensor fault sensor.lambda/offset needs the key 'value'"),
     ("{sensor: sensor.lambda,", "{sensor: sensor.lamda,", "26:21",
-     "unknown signal or quantity 'sensor.lamda' (did you mean 'sensor.lambda'?)"),
+     "unknown sensor 'sensor.lamda' (did you mean 'sensor.lambda'?)"),
     ("approve: ai_tuner", "approve: ai_tunr", "28:14", "unknown approve target 'ai_tunr'"),
     ('never: "BoostPressure > 280"', 'never: "BoostPresure > 280"', "31:13",
      "unknown signal or quantity 'BoostPresure' (did you mean 'BoostPressure'?)"),
