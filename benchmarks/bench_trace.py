@@ -18,6 +18,7 @@ from pathlib import Path
 import cantools
 
 from hil.trace import Trace
+from hil.trace.export import FORMATS
 
 DBC = Path(__file__).resolve().parents[1] / "dbc" / "ntec5.dbc"
 QUANTITIES = tuple(f"plant.q{i:02d}_kpa" for i in range(60))
@@ -106,13 +107,13 @@ def main() -> None:
         tr.close()
         print(f"60 s trace: {tr.n_frames} frames, {tr.n_samples} samples, "
               f"{tr.memory_bytes() / 1e6:.1f} MB in memory")
-        for fmt in ("blf", "asc", "log", "mf4", "csv"):
+        for fmt, (write, _name) in FORMATS.items():
             t0 = time.perf_counter()
-            out = getattr(tr, f"to_{fmt}")(tmp_path / f"run.{fmt}")
+            out = write(tr, tmp_path / f"run.{fmt}")
             dt = time.perf_counter() - t0
             paths = out if isinstance(out, tuple) else (out,)
             size = sum(p.stat().st_size for p in paths)
-            print(f"  to_{fmt}: {dt:.2f} s, {size / 1e6:.1f} MB")
+            print(f"  export {fmt}: {dt:.2f} s, {size / 1e6:.1f} MB")
         t0 = time.perf_counter()
         tr.save(tmp_path / "saved", formats=())
         print(f"  native save: {time.perf_counter() - t0:.2f} s")
