@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from hil.bench.base import Fitness
-from hil.config.rig import RigConfig
+from hil.config.rig import RigConfig, SanityRange
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.scenario.expect import Verdict
 from hil.scenario.model import Budget, Eventually, Latency, Period
@@ -39,17 +39,6 @@ PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
 #: judged by the lateness p99 and maximum alone.
 OVERRUN_RELEVANT_NS = 10_000_000
 
-#: Physical plausibility of the signals on the wire: (low, high) and the fastest credible
-#: change per second (None: not checked). Generous: they catch a swapped byte order, a
-#: wrong scale or a dead sensor, not a calibration.
-SANITY = {
-    "EngineSpeed": (0.0, 12_000.0, 30_000.0),     # rpm; a crank cannot change 30,000 rpm/s
-    "Lambda": (0.5, 8.0, None),                  # lean limit of a wideband sensor ~ free air
-    "ManifoldPressure": (10.0, 400.0, None),     # kPa abs
-    "FuelMass": (0.0, 250.0, None),              # mg/cyl/cycle
-    "SparkAdvance": (-30.0, 70.0, None),         # deg BTDC
-    "WastegateCmd": (0.0, 100.0, None),          # % open
-}
 
 
 # -- rig capability and INCONCLUSIVE verdicts -------------------------------------------------
@@ -170,7 +159,7 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
     report.timestamps = figures["timestamps"]["received"]
     _check_traffic(report, bench)
     _check_ecu_messages(report, bench, trace, warmup_s, tolerance)
-    _check_sanity(report, trace, warmup_s)
+    _check_sanity(report, trace, warmup_s, rig.sanity)
     p = report.pacing
     figures_text = (f"lateness p50 {p['p50_us']:.1f} us, p99 {p['p99_us']:.1f} us, max "
                     f"{p['max_us']:.1f} us, {p['overruns']} overruns over {p['events']} events "
@@ -255,13 +244,19 @@ def _signal_cycle_s(trace: Any, name: str) -> float:
     return 1e-3
 
 
-def _check_sanity(report: Fitness, trace: Any, warmup_s: float) -> None:
-    for name, (low, high, max_rate) in SANITY.items():
+def _check_sanity(report: Fitness, trace: Any, warmup_s: float,
+                  sanity: dict[str, SanityRange]) -> None:
+    """The rig's ``preflight.sanity`` ranges (the framework names no signal itself)."""
+    for name, spec in sanity.items():
         if not trace.has(name):
             continue
         s = trace.signal(name)
         t = np.asarray(s.t_ns, dtype=np.int64)
         v = np.asarray(s.values, dtype=float)
+        table = trace.choices(name)
+        if table:
+            _check_value_table(report, name, v, set(table.values()))
+            continue
         keep = t >= int(warmup_s * 1e9)
         t, v = t[keep], v[keep]
         if v.size == 0:
@@ -270,8 +265,11 @@ def _check_sanity(report: Fitness, trace: Any, warmup_s: float) -> None:
         problems = []
         if not np.all(np.isfinite(v)):
             problems.append("non-finite values")
+        low = -np.inf if spec.low is None else spec.low
+        high = np.inf if spec.high is None else spec.high
         if v.min() < low or v.max() > high:
             problems.append(f"outside [{low:g}, {high:g}]")
+        max_rate = spec.max_rate
         if max_rate is not None and v.size > 1:
             dt = np.diff(t) / 1e9
             # At least the nominal cycle per step: frames sent back to back while the
@@ -283,10 +281,11 @@ def _check_sanity(report: Fitness, trace: Any, warmup_s: float) -> None:
                   f"{trace.unit(name)}").strip()
         report.add(f"{name} sane", FAIL if problems else PASS,
                    detail + (": " + "; ".join(problems) if problems else ""))
-    if trace.has("EngineMode"):
-        s = trace.signal("EngineMode")
-        valid = set(trace.choices("EngineMode").values())
-        bad = [x for x in np.unique(s.values) if int(x) not in valid]
-        report.add("EngineMode sane", FAIL if bad or not len(s.values) else PASS,
-                   f"values seen: {sorted({int(x) for x in np.unique(s.values)})}"
-                   + (f"; not in the value table: {bad}" if bad else ""))
+
+
+def _check_value_table(report: Fitness, name: str, values: np.ndarray,
+                       valid: set[Any]) -> None:
+    seen = sorted({int(x) for x in np.unique(values)})
+    bad = [x for x in seen if x not in valid]
+    report.add(f"{name} sane", FAIL if bad or not len(values) else PASS,
+               f"values seen: {seen}" + (f"; not in the value table: {bad}" if bad else ""))

@@ -159,10 +159,11 @@ class WallBench(LoopBase):
         self._started = True
         if isinstance(self.ecu, EcuRuntime):
             self.ecu.start()
-        elif "FaultReset" in self.operator.commands:
+        elif self.rig.operator.fault_reset is not None:
             # An external ECU was powered up before the bench and has latched the missing
-            # sensor frames (LIMP): the operator's first act is a fault reset, as on a rig.
-            self.operator.set("FaultReset", 1, momentary=True)
+            # sensor frames (LIMP): the operator's first act is a fault reset, as on a rig
+            # (the rig's operator.fault_reset names the signal).
+            self.operator.set(self.rig.operator.fault_reset, 1, momentary=True)
         self.operator.start()
         self.plant_node.start()
         self.realtime_policy = start_wall_time(self._stack, self.env, self.bus, self.trace,

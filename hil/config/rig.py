@@ -3,8 +3,11 @@
 A rig YAML (``rigs/*.yaml``) describes one bench: ``clock: simulated | wall``,
 ``ecu: local | external``, the python-can keyword arguments of its bus, the DBC,
 the ECU configuration, the plant parameter set and the signal map that joins DBC
-signals to plant quantities. Paths are relative to the rig file. Unknown keys are
-rejected with the closest valid key; every error names file and line.
+signals to plant quantities, and the product signals the framework drives or checks
+(``operator:`` fault reset and approvals, ``preflight.sanity`` ranges): the framework
+names none itself. Paths are relative to the rig file. Unknown keys are rejected with the
+closest valid key; every error names file and line, and the DBC signals it names are
+checked against the DBC (:func:`check_signal_map`) before anything runs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, load_
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
-            "plant", "bus", "step", "out_of_range", "signal_map", "preflight", "install")
+            "plant", "bus", "step", "out_of_range", "signal_map", "operator", "preflight",
+            "install")
+PREFLIGHT_KEYS = ("listen", "cycle_tolerance", "sanity")
+#: What the bench operator does, by the rig's ``operator:`` keys: a scenario's
+#: ``approve: X`` / ``reject: X`` pulses ``operator.approve[X]`` / ``operator.reject[X]``;
+#: ``fault_reset`` is pulsed when a wall-clock run starts against an external ECU.
+OPERATOR_KEYS = ("fault_reset", "approve", "reject")
 CLOCKS = ("simulated", "wall")
 ECUS = ("local", "external")
 OUT_OF_RANGE = ("error", "saturate")
@@ -36,6 +45,28 @@ class SignalLink:
     quantity: str
     scale: float = 1.0
     offset: float = 0.0
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class OperatorSignals:
+    """The DBC signals of the bench operator's actions (the rig's ``operator:``)."""
+
+    fault_reset: str | None = None
+    approve: dict[str, str] = field(default_factory=dict)     # what -> momentary signal
+    reject: dict[str, str] = field(default_factory=dict)
+    locs: dict[str, Loc] = field(default_factory=dict)         # signal -> where it is named
+
+
+@dataclass(frozen=True)
+class SanityRange:
+    """Physical plausibility of one signal on the wire (``preflight.sanity``): its range,
+    the fastest credible change per second, and (for a value-table signal) only its
+    values; None is not checked."""
+
+    low: float | None = None
+    high: float | None = None
+    max_rate: float | None = None
     loc: Loc | None = None
 
 
@@ -57,6 +88,8 @@ class RigConfig:
     description: str = ""
     preflight: dict[str, Any] = field(default_factory=dict)
     locs: dict[str, Loc] = field(default_factory=dict)
+    operator: OperatorSignals = field(default_factory=OperatorSignals)
+    sanity: dict[str, SanityRange] = field(default_factory=dict)
 
     @property
     def simulated_bus(self) -> bool:
@@ -132,6 +165,69 @@ def _links(raw: Any, what: str, loc: Loc | None) -> list[SignalLink]:
     return links
 
 
+def _signal_name(raw: LocDict, key: str, what: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not value:
+        raise error_at(raw.value_loc(key), f"{what}: expected a DBC signal name, got {value!r}")
+    return value
+
+
+def _operator(raw: Any, loc: Loc | None) -> OperatorSignals:
+    if raw is None:
+        return OperatorSignals()
+    if not isinstance(raw, LocDict):
+        raise error_at(getattr(raw, "loc", loc), "operator: expected {fault_reset: <signal>, "
+                       "approve: {<what>: <signal>}, reject: {<what>: <signal>}}")
+    check_keys(raw, OPERATOR_KEYS, what="operator")
+    locs: dict[str, Loc] = {}
+    fault_reset = None
+    if raw.get("fault_reset") is not None:
+        fault_reset = _signal_name(raw, "fault_reset", "operator.fault_reset")
+        locs[fault_reset] = raw.value_loc("fault_reset")
+    actions: dict[str, dict[str, str]] = {}
+    for key in ("approve", "reject"):
+        table = raw.get(key) or LocDict()
+        if not isinstance(table, LocDict):
+            raise error_at(raw.value_loc(key), f"operator.{key}: expected {{<what>: <DBC "
+                           "signal>}, e.g. {ai_tuner: AiTunerApprove}")
+        actions[key] = {}
+        for what in table:
+            signal = _signal_name(table, what, f"operator.{key}.{what}")
+            actions[key][str(what)] = signal
+            locs[signal] = table.value_loc(what)
+    return OperatorSignals(fault_reset, actions["approve"], actions["reject"], locs)
+
+
+def _sanity(raw: Any, loc: Loc | None) -> dict[str, SanityRange]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, LocDict):
+        raise error_at(getattr(raw, "loc", loc), "preflight.sanity: expected {<DBC signal>: "
+                       "{min:, max:, max_rate:}}")
+    out = {}
+    for signal, spec in raw.items():
+        where = raw.key_loc(signal)
+        spec = LocDict() if spec is None else spec
+        if not isinstance(spec, LocDict):
+            raise error_at(raw.value_loc(signal), f"preflight.sanity.{signal}: expected "
+                           "{min:, max:, max_rate:} (each optional)")
+        check_keys(spec, ("min", "max", "max_rate"), what=f"preflight.sanity.{signal}")
+        bounds: dict[str, float | None] = {}
+        for key in ("min", "max", "max_rate"):
+            value = spec.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or value != value):
+                raise error_at(spec.value_loc(key), f"preflight.sanity.{signal}.{key}: "
+                               f"expected a number, got {value!r}")
+            bounds[key] = None if value is None else float(value)
+        low, high = bounds["min"], bounds["max"]
+        if low is not None and high is not None and low > high:
+            raise error_at(spec.value_loc("max"), f"preflight.sanity.{signal}: max {high:g} "
+                           f"is below min {low:g}")
+        out[str(signal)] = SanityRange(low, high, bounds["max_rate"], where)
+    return out
+
+
 def load_rig(path: str | Path | None = None) -> RigConfig:
     """Read and validate a rig file (default ``rigs/sil.yaml``)."""
     path = Path(path) if path is not None else default_rig_path()
@@ -160,6 +256,11 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         raise error_at(raw.value_loc("signal_map"), "signal_map: expected {publish:, apply:}")
     check_keys(signal_map, ("publish", "apply"), what="signal_map")
     locs = {key: raw.value_loc(key) for key in raw}
+    preflight = raw.get("preflight") or LocDict()
+    if not isinstance(preflight, LocDict):
+        raise error_at(raw.value_loc("preflight"), "preflight: expected {listen:, "
+                       "cycle_tolerance:, sanity:}")
+    check_keys(preflight, PREFLIGHT_KEYS, what="preflight")
     rig = RigConfig(
         path=path, name=str(raw.get("name", path.stem)), clock=clock, ecu=ecu,
         dbc=_path(raw, "dbc", base, required=True),  # type: ignore[arg-type]
@@ -170,18 +271,23 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         publish=_links(signal_map.get("publish"), "signal_map.publish", signal_map.loc),
         apply=_links(signal_map.get("apply"), "signal_map.apply", signal_map.loc),
         description=str(raw.get("description", "")),
-        preflight=dict(raw.get("preflight") or {}), locs=locs)
+        preflight=dict(preflight), locs=locs,
+        operator=_operator(raw.get("operator"), raw.loc),
+        sanity=_sanity(preflight.get("sanity"), preflight.loc))
     return rig
 
 
 def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | None,
                      plant_inputs: tuple[str, ...] | None) -> None:
-    """Every mapped DBC signal and plant quantity must exist (closest name suggested)."""
+    """Every DBC signal the rig names (signal map, operator, preflight sanity) and every
+    mapped plant quantity must exist (closest name suggested)."""
     signals = {s.name for m in db.messages for s in m.signals}
-    for link in rig.publish + rig.apply:
-        if link.signal not in signals:
-            raise error_at(link.loc, f"unknown DBC signal {link.signal!r}"
-                           f"{closest(link.signal, signals)}")
+    named = [(link.signal, link.loc) for link in rig.publish + rig.apply]
+    named += list(rig.operator.locs.items())
+    named += [(signal, spec.loc) for signal, spec in rig.sanity.items()]
+    for signal, loc in named:
+        if signal not in signals:
+            raise error_at(loc, f"unknown DBC signal {signal!r}{closest(signal, signals)}")
     if plant_outputs is not None:
         for link in rig.publish:
             if link.quantity not in plant_outputs:

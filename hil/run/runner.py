@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.bench import Bench, open_bench
-from hil.config.rig import RigConfig, load_rig, resolve_rig_path
+from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import load_yaml
 from hil.errors import ConfigError, HilError, ScenarioError
 from hil.scenario.expect import Verdict, evaluate_all
@@ -113,6 +113,8 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
     rig = load_rig(rig_path)
     db = load_dbc(rig.dbc)
     probe = build_plant(plant)
+    # Every signal the rig names (signal map, operator, preflight sanity), before any run.
+    check_signal_map(rig, db, tuple(probe.output_names), tuple(probe.input_names))
     tasks = None
     if rig.ecu_config is not None:
         tasks = [t.name for t in load_ecu_config(rig.ecu_config, db).tasks]
@@ -120,7 +122,8 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
     return Vocabulary.from_dbc(
         db, quantities=quantities, inputs=frozenset(probe.input_names),
         params=_param_names(probe), tasks=tasks,
-        fault_modes=probe.fault_modes())
+        fault_modes=probe.fault_modes(),
+        operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)})
 
 
 def _param_names(plant: Any) -> Any:

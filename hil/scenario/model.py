@@ -35,7 +35,6 @@ __all__ = [
 
 Where = tuple[str, int, int]
 MODES = ("dyno", "road", "track", "manual")
-APPROVABLE = ("ai_tuner",)
 
 #: A fault of any family may say how long it lasts; the step player clears it then.
 FAULT_DURATION = "duration"
@@ -72,7 +71,8 @@ class Vocabulary:
     ``fault_modes`` (target -> mode -> its declaration with parameters, units and ranges:
     ``plant.fault_modes()``, see plants/faults.py) are checked when given and accepted
     unchecked when None (a loader without a plant at hand still checks the whole DBC side
-    and the bus faults, which hil.bus.faults declares).
+    and the bus faults, which hil.bus.faults declares). ``operator``: what a scenario may
+    ``approve`` / ``reject`` ({"approve": names, "reject": names}: the rig's ``operator:``).
     """
 
     signals: Collection[str]
@@ -85,6 +85,7 @@ class Vocabulary:
     params: NamesProvider | None = None
     tasks: Collection[str] | None = None
     fault_modes: Mapping[str, Mapping[str, Any]] | None = None
+    operator: Mapping[str, Collection[str]] | None = None
 
     @classmethod
     def from_dbc(cls, db: Any, **plant: Any) -> Vocabulary:
@@ -741,12 +742,21 @@ class _Loader:
             kwargs["clear"] = self.clear(d)
         for key in ("approve", "reject"):
             if key in d:
-                kwargs[key] = self.one_of(d, key, APPROVABLE, f"{key} target")
+                kwargs[key] = self.operator_action(d, key)
         if "at" in d and not any(k in d for k in ("set", "ramp", "fault", "clear", "approve",
                                                    "reject")):
             raise self.err(d.loc, "a timed step needs an action: set, ramp, fault, clear, "
                            "approve or reject")
         return Step(**kwargs)
+
+    def operator_action(self, d: LocDict, key: str) -> str:
+        """``approve: X`` / ``reject: X``: X one of the rig's ``operator.<key>`` entries."""
+        operator = self.vocab.operator
+        if operator is not None and not operator.get(key):
+            raise self.err(d.value_loc(key), f"{key}: the rig names no operator.{key} signal "
+                           f"(operator: {{{key}: {{<what>: <DBC signal>}}}} in the rig file)")
+        return self.name_in(d, key, None if operator is None else operator[key],
+                            f"{key} target")
 
     def ramps(self, d: LocDict) -> dict[str, Ramp]:
         mapping = d["ramp"]

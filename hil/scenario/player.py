@@ -144,10 +144,11 @@ class ScenarioPlayer:
             self._set(name, value)
         for name, ramp in step.ramp.items():
             self.bench.env.process(self._ramp(name, ramp.to, ramp.over_ns))
+        operator = self.bench.rig.operator   # the rig names the operator's signals
         if step.approve:
-            self.bench.operator.set("AiTunerApprove", 1, momentary=True)
+            self.bench.operator.set(operator.approve[step.approve], 1, momentary=True)
         if step.reject:
-            self.bench.operator.set("AiTunerReject", 1, momentary=True)
+            self.bench.operator.set(operator.reject[step.reject], 1, momentary=True)
 
     def _set(self, name: str, value: float) -> None:
         plant = self.bench.plant

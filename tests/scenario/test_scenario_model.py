@@ -38,7 +38,9 @@ def vocab() -> Vocabulary:
                                     tasks={"fast", "t10ms"},
                                     fault_modes={"turbo.wastegate": PART_FAULTS["turbo.wastegate"],
                                                  "injectors": PART_FAULTS["injectors"],
-                                                 "sensor.lambda": SENSOR_FAULTS})
+                                                 "sensor.lambda": SENSOR_FAULTS},
+                                    operator={"approve": ("ai_tuner",),
+                                              "reject": ("ai_tuner",)})
 
 
 @pytest.fixture(scope="module")
