@@ -28,6 +28,7 @@ import numpy as np
 from hil.bench.base import Fitness
 from hil.config.rig import RigConfig, SanityRange
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
+from hil.nodes import ECU
 from hil.scenario.expect import Verdict
 from hil.scenario.model import Budget, Eventually, Latency, Period
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
@@ -194,7 +195,7 @@ def _check_ecu_messages(report: Fitness, bench: Any, trace: Any, warmup_s: float
                         tolerance: float) -> None:
     warm = int(warmup_s * 1e9)
     for message in bench.db.messages:
-        if "ECU" not in message.senders:
+        if ECU not in message.senders:
             continue
         cycle = cycle_time_ns(message)
         frames = trace.frames(message.name)

@@ -10,3 +10,4 @@ frames, :mod:`hil.nodes.ecu` hosts the controllers of ``ecu.yaml``
 #: The bench's node names: the plant node, the ECU (runtime or the one on the wire) and the
 #: operator's bench node. Defined here once; the bus, the trace and the benches use them.
 NODES = ("PLANT", "ECU", "BENCH")
+PLANT, ECU, BENCH = NODES

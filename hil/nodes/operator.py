@@ -8,6 +8,7 @@ from typing import Any
 import can
 
 from hil.errors import ConfigError
+from hil.nodes import BENCH
 from hil.nodes.adapters import frame_sender, initial_value
 from hil.wire.codec import Codec
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
@@ -23,7 +24,7 @@ class BenchNode:
     """
 
     def __init__(self, env: Any, bus: can.BusABC, db: Any, codec: Codec, *,
-                 node: str = "BENCH", hold_cycles: int = 2) -> None:
+                 node: str = BENCH, hold_cycles: int = 2) -> None:
         self.env = env
         self.bus = bus
         self.node = node

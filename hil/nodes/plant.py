@@ -21,6 +21,7 @@ import can
 
 from hil.config.rig import SignalLink
 from hil.errors import ConfigError
+from hil.nodes import PLANT
 from hil.nodes.adapters import attach_receiver, frame_sender, initial_value
 from hil.wire.codec import Codec
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
@@ -52,7 +53,7 @@ class PlantNode:
 
     def __init__(self, env: Any, bus: can.BusABC, plant: Any, db: Any, codec: Codec, *,
                  publish: list[SignalLink], apply: list[SignalLink], step_ns: int,
-                 node: str = "PLANT", trace: Any = None) -> None:
+                 node: str = PLANT, trace: Any = None) -> None:
         self.env = env
         self.bus = bus
         self.plant = plant

@@ -123,7 +123,8 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
         db, quantities=quantities, inputs=frozenset(probe.input_names),
         params=_param_names(probe), tasks=tasks,
         fault_modes=probe.fault_modes(),
-        operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)})
+        operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)},
+        bus_faults=rig.simulated_bus)
 
 
 def _param_names(plant: Any) -> Any:

@@ -25,6 +25,7 @@ from hil.config.rig import DEFAULT_RIG
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.config.yamlio import LocDict, LocList, check_keys, closest, loads_yaml
 from hil.errors import HilError, ScenarioError
+from hil.nodes import BENCH
 from hil.scenario.expr import Expr, NamesProvider, compile_expr
 
 __all__ = [
@@ -73,6 +74,7 @@ class Vocabulary:
     unchecked when None (a loader without a plant at hand still checks the whole DBC side
     and the bus faults, which hil.bus.faults declares). ``operator``: what a scenario may
     ``approve`` / ``reject`` ({"approve": names, "reject": names}: the rig's ``operator:``).
+    ``bus_faults``: False on a rig whose bus cannot inject them (a real bus).
     """
 
     signals: Collection[str]
@@ -86,6 +88,7 @@ class Vocabulary:
     tasks: Collection[str] | None = None
     fault_modes: Mapping[str, Mapping[str, Any]] | None = None
     operator: Mapping[str, Collection[str]] | None = None
+    bus_faults: bool = True
 
     @classmethod
     def from_dbc(cls, db: Any, **plant: Any) -> Vocabulary:
@@ -97,7 +100,7 @@ class Vocabulary:
             for sig in message.signals:
                 qualified = f"{message.name}.{sig.name}"
                 signals.update((sig.name, qualified))
-                if "BENCH" in (message.senders or ()):
+                if BENCH in (message.senders or ()):
                     bench.update((sig.name, qualified))
                 if sig.choices:
                     table = {str(label): float(number) for number, label in sig.choices.items()}
@@ -790,6 +793,10 @@ class _Loader:
             raise self.err(spec.loc, "a fault names exactly one of part:, sensor:, bus:")
         kind = kinds[0]
         if kind == "bus":
+            if not self.vocab.bus_faults:
+                raise self.err(spec.key_loc("bus"), "bus faults need the simulated bus (a rig "
+                               "with interface: sim, e.g. rigs/sil.yaml); on a real bus, "
+                               "inject faults at the plant (part: / sensor:)")
             mode = self.one_of(spec, "bus", BUS_FAULTS, "bus fault")
             declared = BUS_FAULTS[mode].params
             self.check_fault_keys(spec, "bus", declared, f"bus fault {mode}")

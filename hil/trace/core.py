@@ -37,6 +37,7 @@ from cantools.database.can import Database, Message, Signal
 
 from hil.config.yamlio import closest
 from hil.errors import ConfigError, HilError, TraceError
+from hil.nodes import NODES
 from hil.trace.decode import MessageDecoder
 from hil.trace.store import Blocks, Table
 from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED
@@ -172,7 +173,7 @@ class Trace:
     """
 
     def __init__(self, db: Database | str | os.PathLike[str],
-                 nodes: Sequence[str] = ("PLANT", "ECU", "BENCH"),
+                 nodes: Sequence[str] = NODES,
                  quantities: Iterable[str] = (),
                  spool_dir: str | os.PathLike[str] | None = None, *,
                  save_dir: str | os.PathLike[str] | None = None,
