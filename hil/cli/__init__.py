@@ -24,6 +24,8 @@ SUBCOMMANDS = {
                   "sanity, pacing"),
     "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
                "outputs (back-to-back)"),
+    "search": ("hil.cli.search", "search fault sequences that break a scenario's properties "
+               "and shrink the failure to a replayable scenario"),
 }
 
 
