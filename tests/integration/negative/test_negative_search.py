@@ -58,3 +58,20 @@ def test_the_healthy_safety_path_passes_the_nominal_lean_scenario(defective_rig,
     path.write_text(scenario_text(spec, Candidate((), None, (), ()), rig_ref=str(rig)))
     result = run_scenario(load(path), formats=(), plots=False)
     assert result.passed, result.failure_text()
+
+
+LAMBDA_SPEC = REPO / "scenarios" / "search" / "lambda_search.yaml"
+
+
+def test_search_finds_the_wrong_sign_lambda_trim(defective_rig, tmp_path):
+    # The wrong-sign trim runs away from the first lean reading of the warm-up, so the
+    # simplest scenario of the space already breaks the property: found with no fault.
+    rig = defective_rig({"lambda": "defective:LambdaTrimWrongSign"})
+    spec = load_search_spec(LAMBDA_SPEC, rig=rig)
+    result = run_search(spec, max_examples=5, max_shrinks=10, time_s=3600, report_dir=tmp_path,
+                        rig=rig)
+    assert result.found
+    assert len(result.counterexample.faults) <= 2, result.counterexample.describe(spec)
+    (always,) = [v for v in result.search_result.verdicts if not v.passed]
+    assert always.expectation.kind == "always" and always.margin < 0
+    assert result.replay_identical
