@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import yaml
 
 from hil.config.rig import REPO_ROOT, resolve_rig_path
 from hil.config.units import format_time_ns, parse_time_ns
+from hil.report.html import atomic_write
 from hil.run.runner import ScenarioResult, load, run_scenario, vocabulary_for
 from hil.scenario.model import Vocabulary, loads_scenario
 from hil.search.spec import SearchSpec, load_spec
@@ -383,7 +382,7 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
     if last_fail:
         result.counterexample = last_fail["candidate"]
         result.search_result = last_fail["result"]
-        _atomic_write(cx_path, last_fail["text"])
+        atomic_write(cx_path, last_fail["text"])
         result.counterexample_path = str(cx_path)
         # Replay exactly as `hil run` would: the file, through the runner's loader.
         scenario = load(cx_path)
@@ -391,7 +390,7 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
                                      plots=True)
     elif cx_path.exists():
         cx_path.unlink()  # a stale counterexample of an earlier search is not this result
-    _atomic_write(out_dir / "search.json", json.dumps(result.summary(), indent=2,
+    atomic_write(out_dir / "search.json", json.dumps(result.summary(), indent=2,
                                                       default=str))
     return result
 
@@ -400,14 +399,3 @@ def _with_seed(spec: SearchSpec, seed: int) -> SearchSpec:
     import dataclasses
 
     return dataclasses.replace(spec, seed=seed)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
