@@ -26,6 +26,8 @@ SUBCOMMANDS = {
                "outputs (back-to-back)"),
     "check": ("hil.cli.check", "judge a recorded trace (BLF, ASC, log, MF4) against a "
               "scenario's expectations, offline"),
+    "search": ("hil.cli.search", "search fault sequences that break a scenario's properties "
+               "and shrink the failure to a replayable scenario"),
 }
 
 

@@ -30,7 +30,9 @@ details{margin:8px 0} img{max-width:100%;border:1px solid #ddd}
 """
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
+    a reader never sees a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".partial", dir=path.parent)
     try:
@@ -141,6 +143,6 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
 def write_summary(results: Sequence[dict[str, Any]], report_dir: str | Path) -> Path:
     report_dir = Path(report_dir)
     path = report_dir / "summary.html"
-    _atomic_write(path, render(results))
-    _atomic_write(report_dir / "summary.json", json.dumps(list(results), indent=2, default=str))
+    atomic_write(path, render(results))
+    atomic_write(report_dir / "summary.json", json.dumps(list(results), indent=2, default=str))
     return path

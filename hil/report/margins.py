@@ -4,8 +4,9 @@ A verdict's margin is in its own unit (ns, kPa, a fraction of a DBC range); to s
 expectation of a scenario or a suite came closest to failing, margins are compared as a
 fraction of their scale (``relative_margin``: of the latency / eventually / budget bound,
 the period jitter, the settle band, the signal's DBC range). A margin without a scale
-(a plant quantity has no DBC range) ranks after those with one, by its raw value; a
-verdict without a margin (nothing measured) is not ranked.
+(a plant quantity has no DBC range) ranks after those with one, by its raw value, and a
+violation (negative margin) before any margin that held; a verdict without a margin
+(nothing measured) is not ranked.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 __all__ = ["rank_key", "tightest", "smallest_margins", "describe"]
 
 
-def rank_key(v: Mapping[str, Any]) -> tuple[int, float]:
-    """Sort key of a verdict summary (runner's result.json form): smallest margin first."""
+def rank_key(v: Mapping[str, Any]) -> tuple[bool, int, float]:
+    """Sort key of a verdict summary (runner's result.json form): violations first, then
+    the smallest margin."""
+    held = float(v["margin"]) >= 0
     rel = v.get("relative_margin")
     if rel is not None and math.isfinite(rel):
-        return (0, float(rel))
-    return (1, float(v["margin"]))
+        return (held, 0, float(rel))
+    return (held, 1, float(v["margin"]))
 
 
 def _ranked(verdicts: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -1,0 +1,26 @@
+"""Counterexamples of ``hil search`` that show a controller weakness not fixed yet.
+
+Each scenario here is a counterexample kept as written by the search (docs/search.md,
+"Keeping a counterexample as a regression scenario"). It fails today, and this test says
+exactly how; when the controller is fixed the test fails, and the scenario moves to
+scenarios/search/ where it must pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hil.run.runner import load, run_scenario
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_a_boost_sensor_reading_low_lets_the_true_boost_pass_the_band(tmp_path):
+    result = run_scenario(load(HERE / "boost_sensor_reads_low.yaml"), report_dir=tmp_path,
+                          formats=(), plots=False)
+    latency, never = result.verdicts
+    # what the ECU sees it still handles: every frame over 250 kPa is cut within 1 ms
+    assert latency.passed, str(latency)
+    # but the sensor hides 20 kPa: the true boost passes 270 kPa
+    assert not never.passed and never.margin < 0, str(never)
+    assert "turbo.boost_pressure_kpa" in never.message
