@@ -22,6 +22,8 @@ SUBCOMMANDS = {
     "ecu": ("hil.cli.ecu", "run the n.Tec controllers as an ECU emulator on a rig's bus"),
     "preflight": ("hil.cli.preflight", "check a wall-clock rig: bus, ECU messages, E2E, "
                   "sanity, pacing"),
+    "coverage": ("hil.cli.coverage", "which cells of the calibration maps the suite exercised: "
+                 "table, heatmaps"),
     "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
                "outputs (back-to-back)"),
 }

@@ -224,6 +224,11 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
     result.figures = bench.figures()
     if out_dir is not None:
         _write_artifacts(result, bench, out_dir, formats, plots)
+        from hil.calibration.coverage import write_run_record
+
+        coverage = write_run_record(bench, scenario, out_dir)
+        if coverage is not None:
+            result.artifacts["coverage"] = coverage
     return result
 
 
