@@ -24,6 +24,10 @@ SUBCOMMANDS = {
                   "sanity, pacing"),
     "coverage": ("hil.cli.coverage", "which cells of the calibration maps the suite exercised: "
                  "table, heatmaps"),
+    "plan": ("hil.cli.plan", "propose dyno operating points for the unvisited map cells, as "
+             "scenarios"),
+    "sweep": ("hil.cli.sweep", "run a grid or seeded sample of scenario variants on Dask: "
+              "table, heatmap"),
     "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
                "outputs (back-to-back)"),
 }
