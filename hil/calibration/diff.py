@@ -79,6 +79,19 @@ def _git_show(rev: str, path: Path) -> str:
             from None
 
 
+def parse_calibration(parse: Any, text: str, where: str) -> Any:
+    """``parse(text, where)``; a mistake is one ``file:line:col`` line (a ConfigError)."""
+    try:
+        return parse(text, where)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(getattr(exc, "message", str(exc)),
+                          file=getattr(exc, "file", None) or where,
+                          line=getattr(exc, "line", None),
+                          column=getattr(exc, "column", None)) from None
+
+
 class OldCalibrations:
     """The OLD side of ``--changed-since``: a file, or a git revision."""
 
@@ -99,16 +112,7 @@ class OldCalibrations:
             self._rev = ref
 
     def loads(self, text: str, where: str) -> Any:
-        """Parse; a mistake in the old calibration is one ``file:line:col`` line too."""
-        try:
-            return self._parse(text, where)
-        except ValueError as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            raise ConfigError(getattr(exc, "message", str(exc)),
-                              file=getattr(exc, "file", None) or where,
-                              line=getattr(exc, "line", None),
-                              column=getattr(exc, "column", None)) from None
+        return parse_calibration(self._parse, text, where)
 
     def for_(self, new: Any) -> Any | None:
         """The old calibration to compare ``new`` with (None: a different calibration)."""
