@@ -22,6 +22,12 @@ SUBCOMMANDS = {
     "ecu": ("hil.cli.ecu", "run the n.Tec controllers as an ECU emulator on a rig's bus"),
     "preflight": ("hil.cli.preflight", "check a wall-clock rig: bus, ECU messages, E2E, "
                   "sanity, pacing"),
+    "coverage": ("hil.cli.coverage", "which cells of the calibration maps the suite exercised: "
+                 "table, heatmaps"),
+    "plan": ("hil.cli.plan", "propose dyno operating points for the unvisited map cells, as "
+             "scenarios"),
+    "sweep": ("hil.cli.sweep", "run a grid or seeded sample of scenario variants on Dask: "
+              "table, heatmap"),
     "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
                "outputs (back-to-back)"),
     "check": ("hil.cli.check", "judge a recorded trace (BLF, ASC, log, MF4) against a "

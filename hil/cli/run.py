@@ -35,10 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="less output")
     parser.add_argument("-x", "--exitfirst", action="store_true",
                         help="stop at the first failed scenario")
+    parser.add_argument("--changed-since", default=None, metavar="OLD",
+                        help="run only the scenarios a calibration change can affect: OLD is "
+                        "the previous calibration file, or a git revision (REV, or "
+                        "REV:path) of each scenario's calibration; uses the coverage index "
+                        "of --report (docs/calibration-workflow.md)")
 
 
-def pytest_args(args: argparse.Namespace) -> list[str]:
-    paths = args.paths or ["scenarios/"]
+def pytest_args(args: argparse.Namespace, paths: list[str] | None = None) -> list[str]:
+    paths = paths or args.paths or ["scenarios/"]
     for p in paths:
         if not Path(p).exists():
             raise FileNotFoundError(p)
@@ -114,8 +119,14 @@ def main(args: argparse.Namespace) -> int:
         print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
               file=sys.stderr)
         return 2
-    for f in files:
-        load(f, rig=args.rig)  # raises a one-line HilError, printed by hil's main
+    loaded = [load(f, rig=args.rig) for f in files]  # a one-line HilError, printed by main
+    if args.changed_since is not None:
+        from hil.calibration.select_cli import narrow
+
+        files = narrow(loaded, files, args)
+        if not files:
+            return 0
+        argv = pytest_args(args, paths=[str(f) for f in files])
     print(f"hil run: {len(files)} scenario file(s) checked; running", file=sys.stderr)
     code = int(pytest.main(argv))
     if code == 0:

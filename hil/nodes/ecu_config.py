@@ -145,4 +145,7 @@ def load_calibration(config: EcuConfig, override: str | Path | None = None) -> A
     if path is None:
         return None
     loader = resolve(config.calibration_loader, kind="controllers")
-    return loader(path)
+    from hil.calibration.coverage import observe_scalars
+
+    # Which scalars the controllers read: what a scalar change can reach (coverage record).
+    return observe_scalars(loader(path))

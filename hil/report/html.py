@@ -60,7 +60,10 @@ def _status(r: dict[str, Any]) -> tuple[str, str]:
     return status, status.upper()
 
 
-def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario run") -> str:
+def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario run",
+           sections: Sequence[str] = ()) -> str:
+    """The page; ``sections`` are HTML fragments added after the scenarios (e.g. the
+    calibration map coverage of hil.calibration.report)."""
     e = html.escape
     results = sorted(results, key=lambda r: (r["passed"], r["name"]))
     passed = sum(r["passed"] for r in results)
@@ -136,13 +139,15 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
         if traces:
             out.append(f"<p class='muted'>traces: {', '.join(traces)} in "
                        f"{e(str(Path(arts[next(k for k in arts if k.startswith('trace_'))]).parent))}</p>")
+    out += [s for s in sections if s]
     out.append("</body></html>")
     return "\n".join(out)
 
 
-def write_summary(results: Sequence[dict[str, Any]], report_dir: str | Path) -> Path:
+def write_summary(results: Sequence[dict[str, Any]], report_dir: str | Path,
+                  sections: Sequence[str] = ()) -> Path:
     report_dir = Path(report_dir)
     path = report_dir / "summary.html"
-    atomic_write(path, render(results))
+    atomic_write(path, render(results, sections=sections))
     atomic_write(report_dir / "summary.json", json.dumps(list(results), indent=2, default=str))
     return path

@@ -294,6 +294,8 @@ class HilResults:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput") or not self.results:
             return
+        from hil.calibration.report import after_run
         from hil.report.html import write_summary
 
-        write_summary(self.results, Path(self.config.getoption("hil_report")))
+        report_dir = Path(self.config.getoption("hil_report"))
+        write_summary(self.results, report_dir, sections=[after_run(self.results, report_dir)])

@@ -172,13 +172,16 @@ def load(path: str | Path, *, rig: str | Path | None = None) -> Scenario:
 def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = None,
                  report_dir: str | Path | None = None, formats: tuple[str, ...] = ("blf", "mf4"),
                  controller_options: Mapping[str, Any] | None = None, plots: bool = True,
-                 progress: Callable[[float], None] | None = None) -> ScenarioResult:
+                 progress: Callable[[float], None] | None = None,
+                 after_run: Callable[[Any], None] | None = None) -> ScenarioResult:
     """Run ``scenario`` on the bench of its rig and evaluate its expectations.
 
     The bench is whatever :func:`hil.bench.open_bench` gives for the rig (SIL or wall
     clock); its preflight decides whether the run starts, and its :meth:`qualify` says
-    which verdicts it can vouch for. Everything recorded is written to
-    ``report_dir/<scenario>/`` even when the run fails or is interrupted.
+    which verdicts it can vouch for. ``after_run(bench)`` is called once the run is over,
+    with the trace still queryable (``hil sweep`` measures its figures there). Everything
+    recorded is written to ``report_dir/<scenario>/`` even when the run fails or is
+    interrupted.
     """
     if isinstance(rig, RigConfig):
         rig_cfg = rig
@@ -225,9 +228,16 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
     from hil.trace.digest import trace_digest
 
     result.trace_sha256 = trace_digest(bench.trace)[0]
+    if after_run is not None:
+        after_run(bench)
     result.figures = bench.figures()
     if out_dir is not None:
         _write_artifacts(result, bench, out_dir, formats, plots)
+        from hil.calibration.coverage import write_run_record
+
+        coverage = write_run_record(bench, scenario, out_dir)
+        if coverage is not None:
+            result.artifacts["coverage"] = coverage
     return result
 
 
