@@ -22,7 +22,8 @@ from typing import Any
 from hil.config.units import UnitError, parse_time_ns
 from hil.config.yamlio import LocDict, LocList, check_keys, closest, load_yaml
 from hil.errors import HilError, ScenarioError
-from hil.scenario.model import BUS_FAULTS, MODES, SENSOR_FAULTS, Vocabulary
+from hil.bus.faults import BUS_FAULTS
+from hil.scenario.model import MODES, Vocabulary
 
 __all__ = ["SearchSpec", "Range", "FaultKind", "load_spec", "SpecError"]
 
@@ -208,9 +209,9 @@ def _fault_kind(item: Any, loc: Loc | None, vocab: Vocabulary) -> FaultKind:
         if mode not in BUS_FAULTS:
             raise _err(item.value_loc("bus"), f"unknown bus fault {mode!r}"
                        f"{closest(str(mode), BUS_FAULTS)}; one of {', '.join(BUS_FAULTS)}")
-        allowed, required = BUS_FAULTS[mode]
-        check_keys(item, ("bus", *allowed), what=f"bus fault {mode}", required=required,
-                   cls=SpecError)
+        declared = BUS_FAULTS[mode].params
+        check_keys(item, ("bus", *(p.name for p in declared)), what=f"bus fault {mode}",
+                   required=tuple(p.name for p in declared if p.required), cls=SpecError)
         if "message" in item and vocab.messages and item["message"] not in vocab.messages:
             raise _err(item.value_loc("message"), f"unknown message {item['message']!r}"
                        f"{closest(str(item['message']), vocab.messages)}")
@@ -219,13 +220,17 @@ def _fault_kind(item: Any, loc: Loc | None, vocab: Vocabulary) -> FaultKind:
                        f"{closest(str(item['node']), vocab.nodes)}")
     elif kind == "sensor":
         mode = item.get("mode")
-        if mode not in SENSOR_FAULTS:
+        # The sensor fault modes, as the plant declares them (the same for every sensor).
+        sensor_modes = next((m for t, m in (vocab.fault_modes or {}).items()
+                             if t.startswith("sensor.")), {})
+        if mode not in sensor_modes:
             raise _err(item.value_loc("mode") if "mode" in item else item.loc,
-                       f"unknown sensor fault mode {mode!r}{closest(str(mode), SENSOR_FAULTS)}"
-                       f"; one of {', '.join(SENSOR_FAULTS)}")
-        allowed, required = SENSOR_FAULTS[mode]
-        check_keys(item, ("sensor", "mode", *allowed), what=f"sensor fault {mode}",
-                   required=required, cls=SpecError)
+                       f"unknown sensor fault mode {mode!r}{closest(str(mode), sensor_modes)}"
+                       f"; one of {', '.join(sensor_modes)}")
+        declared = sensor_modes[mode].params
+        check_keys(item, ("sensor", "mode", *(p.name for p in declared)),
+                   what=f"sensor fault {mode}",
+                   required=tuple(p.name for p in declared if p.required), cls=SpecError)
         if not vocab.is_readable(str(item["sensor"])):
             raise _err(item.value_loc("sensor"), f"unknown sensor {item['sensor']!r}"
                        f"{closest(str(item['sensor']), vocab.readable_candidates())}")
