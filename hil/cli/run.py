@@ -107,13 +107,15 @@ def main(args: argparse.Namespace) -> int:
         elif looks_like_scenario(p, named=True):
             files.append(p)
         else:
-            print(f"hil run: error: {p}: not a scenario file (a YAML file with duration: and "
-                  "expect:)", file=sys.stderr)
+            print(f"hil run: error: {p}: not a scenario file (a .yaml or .yml file)",
+                  file=sys.stderr)
             return 2
     if not files:
         print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
               file=sys.stderr)
         return 2
+    # Each file with its rig, DBC, signal map, plant parameters, ECU configuration
+    # (controller classes, periods, calibration loader) and calibration.
     for f in files:
         load(f, rig=args.rig)  # raises a one-line HilError, printed by hil's main
     print(f"hil run: {len(files)} scenario file(s) checked; running", file=sys.stderr)
