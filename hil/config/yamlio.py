@@ -26,6 +26,7 @@ bounded prefix, however large or aliased the value.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -306,8 +307,20 @@ def _merge(frame: _Frame, fail: Any, event: Any) -> None:
                     mapping.value_locs[key] = source.value_loc(key)
 
 
+# Characters YAML 1.1 does not allow in a stream (control characters, surrogates, ...).
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def loads_yaml(text: str, filename: str = "<string>") -> Any:
     """Parse YAML text; a syntax error or a limit becomes a one-line :class:`ConfigError`."""
+    bad = _NOT_YAML.search(text)
+    if bad is not None:
+        pos = bad.start()
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise ConfigError(f"character U+{ord(bad.group()):04X} is not allowed in YAML "
+                          "(a control character or not text)", file=filename, line=line,
+                          column=column)
     try:
         return _build(text, filename)
     except HilError:

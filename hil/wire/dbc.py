@@ -91,6 +91,19 @@ def _check_every_definition_read(file: str, text: str, db: Database) -> None:
     """Every ``BO_`` and ``SG_`` line became a message or signal: cantools' parser skips
     a definition it cannot read rather than failing, which would drop signals silently."""
     messages = {m.name: {s.name for s in m.signals} for m in db.messages}
+    nodes = {n.name for n in db.nodes} | {"Vector__XXX"}
+    if db.nodes:
+        # A name cut short ("PLANT,BENCH" -> "P") is still a word: it must be a node of BU_.
+        for message in db.messages:
+            for name, what in ([(s, f"sender of {message.name}") for s in message.senders]
+                               + [(r, f"receiver of {message.name}.{sig.name}")
+                                  for sig in message.signals for r in sig.receivers]):
+                if name not in nodes:
+                    raise DbcError(f"{what}: {name!r} is not a node of BU_ (truncated?)",
+                                   file=file, line=_line_of_named_item(
+                                       text, f"{message.name} " + (
+                                           what.split(".", 1)[1] if "." in what else "")),
+                                   column=1)
     current: set[str] | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
