@@ -1,6 +1,6 @@
 """Prototype, not product: the engine step of the composite plant under numba, bit-compared.
 
-    /work/venv/bin/python benchmarks/proto_numba_plant.py [--seconds 14]
+    .venv/bin/python benchmarks/proto_numba_plant.py [--seconds 14]
 
 Issue 7 asks what would reach 25x where pure Python cannot. The plant step is 11-13 us
 alone and ~19 us inside the full stack (bench_overhead.py); this measures what numba
@@ -54,6 +54,10 @@ PARAMS = ("stall_rpm", "idle_rpm", "idle_integral_pct_per_rpm_s", "idle_max_pct"
           "kls_octane_deg_per_ron", "octane_ron", "kls_rpm_deg_per_krpm",
           "kls_rich_deg_per_lambda", "knock_slope_deg", "knock_cycle_spread",
           "knock_background", "redline_rpm")
+# The fields of Engine.step's EngineInputs, in the order the port takes them.
+STEP_ARGS = ("speed_rpm", "throttle_cmd_pct", "p_up_pa", "t_im_k", "p_em_pa", "fuel_mg",
+             "spark_deg", "fuel_cut", "spark_cut", "injector_factor", "knock_sensitivity",
+             "idle_control")
 DERIVED = ("vd_m3", "stroke_m", "eta_ig", "v_im_m3", "a_th_max", "a_leak", "nn")
 
 
@@ -266,11 +270,11 @@ def record(seconds: float) -> tuple[E.Engine, list, list, list, list]:
     calls, before, after, coolant = [], [], [], []
     original = eng.step
 
-    def wrapped(*args):
+    def wrapped(dt, inputs):
         before.append(state_of(eng))
         coolant.append(eng.coolant_k)
-        original(*args)
-        calls.append(args)
+        original(dt, inputs)
+        calls.append((dt, *(getattr(inputs, k) for k in STEP_ARGS)))
         after.append(state_of(eng))
 
     eng.step = wrapped
@@ -320,10 +324,11 @@ def main() -> None:
             setattr(e, name, int(value) if name in ("knock_events", "rev_limiter", "combusting",
                                                      "_ni") else value)
         step = e.step
+        records = [E.EngineInputs(*c[1:]) for c in calls]
         t0 = time.perf_counter()
-        for c, k in zip(calls, coolant, strict=True):
+        for c, rec, k in zip(calls, records, coolant, strict=True):
             e.coolant_k = k
-            step(*c)
+            step(c[0], rec)
         return (time.perf_counter() - t0) / n
 
     def nb_call() -> float:

@@ -9,11 +9,21 @@ ahead) or from a road speed profile. docs/plants/driver_track.md.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from .errors import PlantError, unknown_name
 from .params import DriverParams
 
 SEGMENT_KEYS = ("kind", "length_m", "speed_kph", "radius_m", "drs")
+DRS_ZONE_MIN_LENGTH_M = 500.0           # straights this long are DRS zones unless told otherwise
+
+
+class Segment(NamedTuple):
+    start_m: float
+    end_m: float
+    v_limit_mps: float
+    radius_m: float                     # 0 on straights
+    drs: bool
 
 
 class Track:
@@ -43,15 +53,15 @@ class Track:
                 vlim = math.sqrt(lateral_mu * 9.81 * radius)
             else:
                 vlim = default_speed_kph / 3.6
-            drs = bool(seg.get("drs", kind == "straight" and length >= 500.0))
-            self.segs.append((s, s + length, vlim, radius, drs))
+            drs = bool(seg.get("drs", kind == "straight" and length >= DRS_ZONE_MIN_LENGTH_M))
+            self.segs.append(Segment(s, s + length, vlim, radius, drs))
             s += length
         self.length_m = s
 
     def locate(self, distance_m: float) -> int:
         d = distance_m % self.length_m
         for i, seg in enumerate(self.segs):
-            if d < seg[1]:
+            if d < seg.end_m:
                 return i
         return len(self.segs) - 1
 
@@ -59,7 +69,7 @@ class Track:
         """Speed the driver aims for now: current limit and braking curves of what is ahead."""
         d = distance_m % self.length_m
         i = self.locate(distance_m)
-        v = self.segs[i][2]
+        v = self.segs[i].v_limit_mps
         n = len(self.segs)
         for k in range(1, n + 1):
             s0, _, vlim, _, _ = self.segs[(i + k) % n]

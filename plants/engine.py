@@ -1,14 +1,15 @@
 """Mean-value spark-ignition engine: air path, fuel, torque, knock and temperatures.
 
-Equations (Eriksson & Nielsen, "Modeling and Control of Engines and Drivelines", ch. 7;
-Linkoping VEP4) and figures are those of /work/shared/REFERENCE.md; docs/plants/engine.md
-derives them and gives the validity limits. The crank dynamics live in the composite
+Equations from Eriksson & Nielsen, "Modeling and Control of Engines and Drivelines" (Wiley
+2014), ch. 7, and the Linkoping VEP4 engine model; docs/plants/engine.md derives them and
+gives the validity limits, docs/plants/references.md lists the sources and figures. The crank dynamics live in the composite
 plant, because the engine shares its shaft with the driveline or the dyno.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .params import EngineParams, ThermalParams
 
@@ -26,6 +27,26 @@ _E2 = (GAMMA_AIR + 1.0) / GAMMA_AIR
 _K_PSI = 2.0 * GAMMA_AIR / (GAMMA_AIR - 1.0)
 PSI_LIN = math.sqrt(_K_PSI * (PI_LIN ** _E1 - PI_LIN ** _E2))
 SLOPE_LIN = PSI_LIN / (1.0 - PI_LIN)
+
+THROTTLE_RAD_PER_PCT = 0.5 * math.pi * 0.01   # plate angle: 0 .. 100 % is 0 .. 90 deg
+IDLE_WINDUP_BAND_RPM = 300.0        # idle integrator runs up to this far above idle speed
+IDLE_BLEED_PCT_PER_S = 20.0         # ... and bleeds off at this rate beyond it (overrun)
+MIN_VOL_EFF = 0.05                  # floor of eta_v (extreme back-pressure)
+MIN_MANIFOLD_PA = 500.0             # floor of p_im: the model ends at a hard vacuum
+MIN_CYCLES_PER_S = 1e-3             # no fuel per cycle from the wall film below this
+MIN_FUEL_KG = 1e-12                 # below this per cycle there is no mixture to speak of
+LAMBDA_NO_FUEL = 10.0               # lambda reported without fuel (a lean reading)
+REV_LIMITER_HYSTERESIS_RPM = 150.0
+MIN_FIRING_RPM = 30.0               # no combustion (and no knock signal) below this speed
+LEAN_PARTIAL_BURN_LAMBDA = 0.2      # partial burns start this far below the lean limit
+LEAN_MISFIRE_LAMBDA = 0.4           # ... and every cycle misfires this far above it
+LEAN_BURN_SPAN_LAMBDA = 0.6         # the two together: the span of the quadratic fall
+PUMPING_FULL_RPM = 60.0             # pumping work fades in from standstill to this speed
+MAX_KNOCK_EXPONENT = 5.0            # knock intensity <= e^5
+KNOCK_BG_BASE = 0.6                 # sensor background: base share at standstill ...
+KNOCK_BG_SPEED = 0.4                # ... rising by this share at the redline
+KNOCK_BG_SPREAD = 0.25              # ... with this cycle-to-cycle spread (x a normal deviate)
+MBT_MIN_DEG, MBT_MAX_DEG = 10.0, 45.0
 
 
 def throttle_psi(pr: float) -> tuple[float, float]:
@@ -89,7 +110,7 @@ def mbt_spark_deg(p: EngineParams, speed_rpm: float, p_im_kpa: float) -> float:
     """Spark advance for maximum brake torque: ~35 deg at idle, ~22-26 deg at full boost."""
     mbt = (p.mbt_base_deg + p.mbt_rpm_deg_per_krpm * (speed_rpm - 2000.0) * 1e-3
            - p.mbt_load_deg_per_100kpa * (p_im_kpa - 100.0) * 0.01)
-    return 10.0 if mbt < 10.0 else (45.0 if mbt > 45.0 else mbt)
+    return MBT_MIN_DEG if mbt < MBT_MIN_DEG else (MBT_MAX_DEG if mbt > MBT_MAX_DEG else mbt)
 
 
 def knock_limited_spark_deg(p: EngineParams, speed_rpm: float, p_im_kpa: float, t_im_k: float,
@@ -104,12 +125,33 @@ def knock_limited_spark_deg(p: EngineParams, speed_rpm: float, p_im_kpa: float, 
             + p.kls_rich_deg_per_lambda * (1.0 - lam))
 
 
+@dataclass(slots=True)
+class EngineInputs:
+    """What drives the engine for one step: crank speed, air supply, ECU commands, health.
+
+    The composite plant keeps one and updates it in place every step (cheaper than keyword
+    arguments on the hottest call of the bench); tests build their own.
+    """
+    speed_rpm: float = 0.0                # crank speed
+    throttle_cmd_pct: float = 0.0         # driver's throttle; the idle regulator may open more
+    p_up_pa: float = 101325.0             # pressure before the throttle (boost)
+    t_im_k: float = 298.15                # charge temperature (intercooler outlet)
+    p_em_pa: float = 101325.0             # exhaust manifold pressure
+    fuel_mg: float = 0.0                  # injected fuel per cylinder and cycle (ECU)
+    spark_deg: float = 10.0               # spark advance BTDC (ECU)
+    fuel_cut: float = 0.0                 # >= 0.5 cuts injection (ECU)
+    spark_cut: float = 0.0                # >= 0.5 cuts ignition (ECU)
+    injector_factor: float = 1.0          # part health: injected mass x this
+    knock_sensitivity: float = 1.0        # part health: knock sensor signal x this
+    idle_control: bool = True             # the electronic throttle's idle-air regulator (off on the dyno)
+
+
 class Engine:
     """Air path, fuel path, torque, knock and temperatures of a mean-value SI engine.
 
     State: manifold pressure, throttle position, idle-air integrator, wall film, knock
-    sensor phase and the coolant / oil temperatures. `airpath_and_torque` runs every step;
-    `thermal` runs at the slow rate.
+    sensor phase and the coolant / oil temperatures. `step` runs every step (throttle,
+    manifold, fuel, torque, knock); `thermal` runs at the slow rate.
     """
 
     def __init__(self, p: EngineParams, th: ThermalParams, noise: list[float]) -> None:
@@ -154,18 +196,27 @@ class Engine:
         self.vol_eff = 0.9
         self.combusting = 0
 
-    def step(self, dt: float, speed_rpm: float, throttle_cmd_pct: float, p_up_pa: float,
-             t_im_k: float, p_em_pa: float, fuel_mg: float, spark_deg: float, fuel_cut: float,
-             spark_cut: float, injector_factor: float, knock_sensitivity: float,
-             idle_control: bool) -> None:
+    def step(self, dt: float, inputs: EngineInputs) -> None:
+        """Advance the engine by `dt` [s]; results are the attributes set here (torque_nm,
+        air_flow_kg_s, throttle_flow_kg_s, lam, knock_signal, ...).
+
+        One function on purpose: it is the hottest path of the bench, and each section
+        below as a method of its own would cost about 5 % of the plant step.
+        """
+        speed_rpm = inputs.speed_rpm
+        t_im_k = inputs.t_im_k
+        p_up_pa = inputs.p_up_pa
+        p_em_pa = inputs.p_em_pa
+        spark_deg = inputs.spark_deg
         p = self.p
-        # --- throttle actuator, with the electronic throttle's idle-air regulator ----------
-        if idle_control and speed_rpm > p.stall_rpm:
+        # --- throttle actuator, with the electronic throttle's idle-air regulator (PI) -----
+        throttle_cmd_pct = inputs.throttle_cmd_pct
+        if inputs.idle_control and speed_rpm > p.stall_rpm:
             err = p.idle_rpm - speed_rpm
-            if err > -300.0:
+            if err > -IDLE_WINDUP_BAND_RPM:
                 self.idle_pct += p.idle_integral_pct_per_rpm_s * err * dt
-            else:
-                self.idle_pct -= 20.0 * dt
+            else:                        # far above idle (overrun): bleed the integrator off
+                self.idle_pct -= IDLE_BLEED_PCT_PER_S * dt
             if self.idle_pct < 0.0:
                 self.idle_pct = 0.0
             elif self.idle_pct > p.idle_max_pct:
@@ -176,15 +227,14 @@ class Engine:
             cmd = throttle_cmd_pct
         cmd = 0.0 if cmd < 0.0 else (100.0 if cmd > 100.0 else cmd)
         self.throttle_pct += (cmd - self.throttle_pct) * dt / (p.throttle_tau_s + dt)
-        area = self.a_leak + self.a_th_max * (1.0 - math.cos(0.015707963267948967 * self.throttle_pct))
+        area = self.a_leak + self.a_th_max * (1.0 - math.cos(THROTTLE_RAD_PER_PCT * self.throttle_pct))
 
         # --- intake manifold: isothermal filling, linearised implicit Euler ----------------
         p_im = self.p_im_pa
-        p_im_kpa = p_im * 1e-3
         t_in = t_im_k + p.charge_heating * (self.coolant_k - t_im_k)
-        ve = volumetric_efficiency(p_im_kpa, p_em_pa * 1e-3, p.compression_ratio, t_im_k / t_in, p.ve_poly)
-        if ve < 0.05:
-            ve = 0.05
+        ve = volumetric_efficiency(p_im * 1e-3, p_em_pa * 1e-3, p.compression_ratio, t_im_k / t_in, p.ve_poly)
+        if ve < MIN_VOL_EFF:
+            ve = MIN_VOL_EFF
         self.vol_eff = ve
         n_rps = speed_rpm / 60.0
         a_cyl = ve * self.vd_m3 * n_rps / (2.0 * R_AIR * t_im_k)       # W_cyl = a_cyl * p_im
@@ -196,8 +246,8 @@ class Engine:
         dfdp = k_im * (c_th * dpsi - a_cyl)
         dp = dt * f / (1.0 - dt * dfdp)
         p_new = p_im + dp
-        if p_new < 500.0:
-            p_new = 500.0
+        if p_new < MIN_MANIFOLD_PA:
+            p_new = MIN_MANIFOLD_PA
         self.p_im_pa = p_new
         self.throttle_flow_kg_s = w_th + c_th * dpsi * dp
         self.air_flow_kg_s = a_cyl * p_new
@@ -205,38 +255,43 @@ class Engine:
 
         # --- fuel: injector command x injector health, optional x-tau wall film ------------
         cyc_per_s = n_rps * 0.5 * p.n_cyl                               # cylinder events / s
-        mf_inj = 0.0 if fuel_cut >= 0.5 else (fuel_mg if fuel_mg > 0.0 else 0.0) * 1e-6 * injector_factor
+        fuel_mg = inputs.fuel_mg
+        mf_inj = (0.0 if inputs.fuel_cut >= 0.5
+                  else (fuel_mg if fuel_mg > 0.0 else 0.0) * 1e-6 * inputs.injector_factor)
         if p.wall_film_fraction > 0.0:
             x = p.wall_film_fraction
             w_inj = mf_inj * cyc_per_s
             out = self.film_kg / p.wall_film_tau_s
             self.film_kg += (x * w_inj - out) * dt
             w_f = (1.0 - x) * w_inj + out
-            mf = w_f / cyc_per_s if cyc_per_s > 1e-3 else 0.0
+            mf = w_f / cyc_per_s if cyc_per_s > MIN_CYCLES_PER_S else 0.0
         else:
             mf = mf_inj
             w_f = mf * cyc_per_s
         self.fuel_flow_kg_s = w_f
         m_air_cyl = ve * p_new * self.vd_m3 / (p.n_cyl * R_AIR * t_im_k)
-        lam = m_air_cyl / (p.afr_stoich * mf) if mf > 1e-12 else 10.0
-        if lam > 10.0:
-            lam = 10.0
+        lam = m_air_cyl / (p.afr_stoich * mf) if mf > MIN_FUEL_KG else LAMBDA_NO_FUEL
+        if lam > LAMBDA_NO_FUEL:
+            lam = LAMBDA_NO_FUEL
         self.lam = lam
 
         # --- rev limiter of the ignition hardware, spark cut ------------------------------
         if speed_rpm > p.rev_limit_rpm:
             self.rev_limiter = 1
-        elif speed_rpm < p.rev_limit_rpm - 150.0:
+        elif speed_rpm < p.rev_limit_rpm - REV_LIMITER_HYSTERESIS_RPM:
             self.rev_limiter = 0
-        fires = mf > 0.0 and spark_cut < 0.5 and not self.rev_limiter and lam < p.lean_limit_lambda + 0.4 and speed_rpm > 30.0
+        fires = (mf > 0.0 and inputs.spark_cut < 0.5 and not self.rev_limiter
+                 and lam < p.lean_limit_lambda + LEAN_MISFIRE_LAMBDA and speed_rpm > MIN_FIRING_RPM)
+
+        # --- torque: indicated work x spark and mixture efficiency, friction, pumping ------
         mbt = mbt_spark_deg(p, speed_rpm, p_im_kpa)
         self.mbt_deg = mbt
         if fires:
             eta_ign = spark_efficiency(spark_deg - mbt)
             eta_lam = lam if lam < 1.0 else 1.0
-            if lam > p.lean_limit_lambda - 0.2:
+            if lam > p.lean_limit_lambda - LEAN_PARTIAL_BURN_LAMBDA:
                 # partial burns and misfires towards the lean limit
-                q = (lam - p.lean_limit_lambda + 0.2) / 0.6
+                q = (lam - p.lean_limit_lambda + LEAN_PARTIAL_BURN_LAMBDA) / LEAN_BURN_SPAN_LAMBDA
                 eta_lam *= 0.0 if q >= 1.0 else 1.0 - q * q
             self.combusting = 1
         else:
@@ -252,8 +307,8 @@ class Engine:
                                p.friction_xi_aux, p.friction_pi_bl)
         t_fr = self.vd_m3 * fmep / FOUR_PI
         t_pump = self.vd_m3 * (p_em_pa - p_new) / FOUR_PI
-        if speed_rpm < 60.0:                      # no pumping loop without rotation
-            t_pump *= speed_rpm / 60.0
+        if speed_rpm < PUMPING_FULL_RPM:              # no pumping loop without rotation
+            t_pump *= speed_rpm / PUMPING_FULL_RPM
         self.ind_torque_nm = t_ig
         self.friction_torque_nm = t_fr + t_pump
         tq = t_ig - t_fr - t_pump
@@ -265,7 +320,7 @@ class Engine:
         self.kls_deg = kls
         if fires:
             e = (spark_deg - kls) / p.knock_slope_deg
-            ki = math.exp(e if e < 5.0 else 5.0)
+            ki = math.exp(e if e < MAX_KNOCK_EXPONENT else MAX_KNOCK_EXPONENT)
         else:
             ki = 0.0
         self.knock_true = ki
@@ -278,12 +333,13 @@ class Engine:
             g2 = nz[i + 1]
             self._ni = i + 2 if i + 3 < self._nn else 0
             s = p.knock_cycle_spread
-            cycle = ki * math.exp(s * g1 - 0.5 * s * s) if ki > 0.0 else 0.0
+            cycle = ki * math.exp(s * g1 - 0.5 * s * s) if ki > 0.0 else 0.0   # log-normal, mean ki
             if cycle >= 1.0:
                 self.knock_events += 1
-            bg = p.knock_background * (0.6 + 0.4 * speed_rpm / p.redline_rpm) * (1.0 + 0.25 * g2)
-            self.knock_signal = knock_sensitivity * ((bg if bg > 0.0 else 0.0) + cycle)
-        elif speed_rpm < 30.0:
+            bg = (p.knock_background * (KNOCK_BG_BASE + KNOCK_BG_SPEED * speed_rpm / p.redline_rpm)
+                  * (1.0 + KNOCK_BG_SPREAD * g2))
+            self.knock_signal = inputs.knock_sensitivity * ((bg if bg > 0.0 else 0.0) + cycle)
+        elif speed_rpm < MIN_FIRING_RPM:
             self.knock_signal = 0.0
 
     def thermal(self, dt: float, t_amb_k: float, speed_mps: float, friction_power_w: float,

@@ -3,7 +3,7 @@
 EGT follows an energy balance (the fuel energy neither turned into indicated work nor
 lost to the coolant heats the exhaust flow), with empirical rich/lean factors, then the
 thermal lag of the manifold walls. The lambda sensor sees the cylinder-out lambda after a
-flow-dependent transport delay and a first-order lag (REFERENCE.md). docs/plants/exhaust.md.
+flow-dependent transport delay and a first-order lag (docs/plants/references.md). docs/plants/exhaust.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Turbocharger: compressor and turbine power balance, shaft, wastegate, intercooler.
 
-Shaft: J dw/dt = (P_t - P_c)/w - xi w (REFERENCE.md, Linkoping VEP). The compressor is
+Shaft: J dw/dt = (P_t - P_c)/w - xi w (Eriksson & Nielsen ch. 8, Linkoping VEP). The compressor is
 quasi-static: its pressure ratio follows from the tip speed through a head coefficient
 (dh_is = psi U^2/2) and its power from P_c = W c_p T_1 (Pi^((g-1)/g) - 1)/eta_c. The
 turbine and the wastegate share the exhaust flow through an ellipse-law (Stodola) nozzle,
 which fixes the exhaust manifold pressure algebraically. The boost volume is a first-order
-lag. docs/plants/turbo.md has the derivation and the limits.
+lag. docs/plants/turbo.md has the derivation and the limits, docs/plants/references.md the
+sources.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ R_AIR = 287.0
 CP_EXH = 1200.0
 EXP_C = 0.4 / 1.4                     # (gamma-1)/gamma, air
 EXP_T = 0.33 / 1.33                   # (gamma-1)/gamma, exhaust gas
+EXP_C_INV = 3.5                       # gamma/(gamma-1), air
 RAD_S_TO_RPM = 60.0 / (2.0 * math.pi)
+MIN_POWER_OMEGA_RAD_S = 500.0         # P/omega is evaluated at no less than this shaft speed
+MIN_PSI_SHARE = 0.2                   # the head coefficient falls to no less than this share
+MIN_ETA_C = 0.1                       # floor of the degraded compressor efficiency
+MIN_MIXING_FLOW_KG_S = 1e-6           # no mixed turbine-out temperature below this flow
 
 
 def compressor_temp_rise_k(t1_k: float, pressure_ratio: float, eta_c: float) -> float:
@@ -57,7 +63,11 @@ class Turbo:
         self.pi_c = 1.0
 
     def step(self, dt: float, w_air: float, w_exh: float, t_em_k: float, p_amb_pa: float,
-             t_amb_k: float, p_im_pa: float, wg_cmd_pct: float, eff_factor: float) -> None:
+             t_amb_k: float, p_im_pa: float, wg_cmd_pct: float, eff_factor: float = 1.0) -> None:
+        """Advance by `dt` [s]: `w_air` the compressor (throttle) flow, `w_exh` the exhaust
+        flow [kg/s], `t_em_k` the exhaust manifold temperature, `p_im_pa` the manifold
+        pressure (the recirculation valve's reference), `wg_cmd_pct` 0 closed .. 100 open,
+        `eff_factor` the part health of both wheels (1 healthy)."""
         p = self.p
         # --- wastegate actuator (first order) and its faults --------------------------
         if self.wg_fault is None:
@@ -87,14 +97,14 @@ class Turbo:
         eta_t = p.eta_t_max * eff_factor
         p_t = w_t * CP_EXH * t_em_k * eta_t * drop
         t_out = t_em_k * (1.0 - eta_t * drop)
-        self.t_turb_out_k = (w_t * t_out + (we - w_t) * t_em_k) / we if we > 1e-6 else t_em_k
+        self.t_turb_out_k = (w_t * t_out + (we - w_t) * t_em_k) / we if we > MIN_MIXING_FLOW_KG_S else t_em_k
         # --- compressor: head from tip speed, efficiency from flow ----------------------
         u = self.omega * p.compressor_radius_m
         q = w / p.eta_c_peak_flow_kg_s
         psi = p.compressor_psi * (1.0 - p.compressor_psi_flow_drop * q * q)
-        if psi < 0.2 * p.compressor_psi:
-            psi = 0.2 * p.compressor_psi
-        pi_target = (1.0 + psi * u * u / (2.0 * CP_AIR * t_amb_k)) ** 3.5
+        if psi < MIN_PSI_SHARE * p.compressor_psi:
+            psi = MIN_PSI_SHARE * p.compressor_psi
+        pi_target = (1.0 + psi * u * u / (2.0 * CP_AIR * t_amb_k)) ** EXP_C_INV
         p_target = p_amb_pa * pi_target - loss
         cap = p_im_pa + p.blow_off_kpa * 1e3          # recirculation valve
         if p_target > cap:
@@ -109,8 +119,8 @@ class Turbo:
         if eta_c < p.eta_c_min:
             eta_c = p.eta_c_min
         eta_c *= eff_factor
-        if eta_c < 0.1:
-            eta_c = 0.1
+        if eta_c < MIN_ETA_C:
+            eta_c = MIN_ETA_C
         dtc = t_amb_k * (pi_c ** EXP_C - 1.0) / eta_c
         self.t_c_out_k = t_amb_k + dtc
         p_c = w * CP_AIR * dtc
@@ -118,7 +128,7 @@ class Turbo:
         self.p_t_w = p_t
         # --- shaft -------------------------------------------------------------------------
         om = self.omega
-        om_eff = om if om > 500.0 else 500.0
+        om_eff = om if om > MIN_POWER_OMEGA_RAD_S else MIN_POWER_OMEGA_RAD_S
         om += dt * ((p_t - p_c) / om_eff - p.friction_xi_nms * om) / p.inertia_kg_m2
         self.omega = om if om > 0.0 else 0.0
 

@@ -1,4 +1,4 @@
-"""The plants against the figures of REFERENCE.md."""
+"""The plants against the figures of docs/plants/references.md."""
 
 import math
 
@@ -6,7 +6,13 @@ import pytest
 
 from plants import build_plant
 from plants.analysis import ReferenceEcu, dyno_point, run
-from plants.engine import Engine, spark_efficiency, ve_pressure_factor, volumetric_efficiency
+from plants.engine import (
+    Engine,
+    EngineInputs,
+    spark_efficiency,
+    ve_pressure_factor,
+    volumetric_efficiency,
+)
 from plants.exhaust import Exhaust
 from plants.params import EngineParams, ExhaustParams, ThermalParams, load_params
 from plants.turbo import compressor_power_w, compressor_temp_rise_k
@@ -55,7 +61,8 @@ def test_manifold_filling_time_constant_simulated(rpm):
     def settle(thr, n):
         for _ in range(n):
             # p_em = p_im: no residual-gas term, eta_v = C(p_im) nearly constant (as the formula assumes)
-            eng.step(dt, rpm, thr, pb, t_im, eng.p_im_pa, 0.0, 10.0, 0, 0, 1.0, 1.0, False)
+            eng.step(dt, EngineInputs(speed_rpm=rpm, throttle_cmd_pct=thr, p_up_pa=pb, t_im_k=t_im,
+                                      p_em_pa=eng.p_im_pa, idle_control=False))
 
     thr0, thr1 = (3.0, 4.0) if rpm < 1000 else ((5.0, 7.0) if rpm < 3000 else (9.0, 12.0))
     settle(thr0, 20000)
@@ -181,7 +188,7 @@ def test_full_load_egt_and_knock_behaviour():
 
 @pytest.mark.parametrize("lam", [0.8, 0.85, 0.92])
 def test_full_load_egt_over_the_calibrated_lambdas(lam):
-    """REFERENCE: 930-960 C at full load with lambda 0.68-0.92; at the road car's
+    """docs/plants/references.md: 930-960 C at full load with lambda 0.68-0.92; at the road car's
     full-load lambdas the plant stays within that band +/- 25 K (cooler when richer)."""
     plant = build_plant("road_car", overrides={"sensors.noise_scale": 0.0})
     o = dyno_point(plant, 5000, throttle_pct=100, ecu=ReferenceEcu(lambda_target=lam), seconds=8)
