@@ -97,7 +97,7 @@ class CompositePlant:
         self._noise = noise
         self.engine = Engine(params.engine, params.thermal, noise)
         self._engine_inputs = EngineInputs()
-        self.turbo = Turbo(params.turbo)
+        self.turbo = Turbo(params.turbo, params.exhaust.cp_exh_j_per_kg_k)
         self.exhaust = Exhaust(params.exhaust)
         self.health = PartHealth()
         vp = params.vehicle
