@@ -178,8 +178,10 @@ class DriverParams:
     ki_pct_per_kph_s: float = 2.0
     brake_pct_per_kph: float = 6.0
     brake_decel_g: float = 0.8               # what the driver plans with when braking ahead
-    upshift_rpm: float = 6300.0
-    downshift_rpm: float = 2200.0
+    upshift_rpm: float = 6300.0              # at full throttle
+    downshift_rpm: float = 2200.0            # at full throttle
+    upshift_rpm_light: float = 0.0           # at closed throttle, linear in between (0: upshift_rpm at every load)
+    downshift_rpm_light: float = 0.0         # at closed throttle, linear in between (0: downshift_rpm at every load)
     min_gear_speed_kph: float = 4.0
     drs_min_speed_kph: float = 80.0
     lateral_mu: float = 0.95                 # corner speed from radius when not given

@@ -6,7 +6,7 @@ The before/after figure of each is in its docstring (and the issue's closing not
 import pytest
 
 from plants import build_plant
-from plants.analysis import coast_down
+from plants.analysis import ReferenceEcu, coast_down, run
 
 
 def _one_dyno_step(overrides: dict, state: dict) -> object:
@@ -91,3 +91,24 @@ def test_coastdown_abc_coefficients_give_the_road_load():
     default = build_plant("road_car").params.vehicle
     assert road_load_n(default, 100 / 3.6, 1.184) == pytest.approx(
         0.012 * 1500 * 9.81 + 0.5 * 1.184 * 0.65 * (100 / 3.6) ** 2)
+
+
+def test_road_driver_shifts_by_load():
+    """Shift schedule by throttle (road car: 2500 -> 6300 rpm up, 1300 -> 2200 rpm down).
+    Before: upshifts only above 6300 rpm at any load: cruising at 100 km/h it stayed in 3rd
+    at 3950 rpm (reference ECU; 2nd at 6213 rpm on the bench); after: 6th at ~2100 rpm,
+    no shift hunting; at full throttle the schedule is unchanged (6300 rpm)."""
+    plant = build_plant("road_car", overrides={"sensors.noise_scale": 0.0})
+    plant.set_driver_mode("road", profile=[(0, 100), (60, 100)])
+    rec = run(plant, 60.0, ReferenceEcu(), every=10, record=["vehicle.gear"])
+    o = plant.outputs
+    assert o["vehicle.speed_kph"] == pytest.approx(100, abs=2)
+    assert o["vehicle.gear"] == 6
+    assert o["engine.speed_rpm"] < 2500
+    late = rec["vehicle.gear"][len(rec["vehicle.gear"]) // 2:]
+    assert sum(a != b for a, b in zip(late, late[1:], strict=False)) == 0
+    from plants.driver import Driver
+    d = Driver(plant.params.driver, 6)
+    d.gear = 2
+    d.step(0.01, 200 / 3.6, 50 / 3.6, 6200.0, False)       # far too slow: full throttle
+    assert d.throttle == 100.0 and d.gear == 2               # 6200 < 6300: holds the gear
