@@ -24,7 +24,7 @@ from .health import PartHealth
 from .params import PlantParams
 from .sensors import SPECS, Sensor
 from .turbo import RAD_S_TO_RPM, Turbo
-from .vehicle import G
+from .vehicle import G, uses_coastdown
 
 INPUT_DEFAULTS = {
     "ecu.fuel_mass_mg": 0.0,          # mg per cylinder per cycle (DBC FuelMass)
@@ -100,7 +100,7 @@ class CompositePlant:
         self._noise = noise
         self.engine = Engine(params.engine, params.thermal, noise)
         self._engine_inputs = EngineInputs()
-        self.turbo = Turbo(params.turbo)
+        self.turbo = Turbo(params.turbo, params.exhaust.cp_exh_j_per_kg_k)
         self.exhaust = Exhaust(params.exhaust)
         self.health = PartHealth()
         vp = params.vehicle
@@ -117,6 +117,7 @@ class CompositePlant:
         self._n_slow = params.sensors.slow_period_steps
         self._ratios = [r * vp.final_drive for r in vp.gear_ratios]
         self._wb = vp.l_front_m + vp.l_rear_m
+        self._coastdown = uses_coastdown(vp)
         self.mode = "manual"
         self._road_profile = None
         self._road_loop = False
@@ -409,7 +410,11 @@ class CompositePlant:
         rho = vp.rho_override_kg_m3 or p_amb_pa / (R_DRY_AIR * t_amb_k)
         q = 0.5 * rho * v * v
         drs = self.drs_pos
-        drag = q * vp.cda_m2 * (1.0 - vp.drs_drag_factor * drs)
+        moving = 1.0 if v > STANDSTILL_MPS else 0.0
+        if self._coastdown:           # A + B v + C v^2 replaces C_rr and CdA
+            drag = vp.coastdown_c_n_per_mps2 * v * v * (1.0 - vp.drs_drag_factor * drs)
+        else:
+            drag = q * vp.cda_m2 * (1.0 - vp.drs_drag_factor * drs)
         df_front = q * vp.cla_front_m2
         df_rear = q * vp.cla_rear_m2 * (1.0 - vp.drs_rear_downforce_factor * drs)
         m = vp.mass_kg
@@ -419,7 +424,10 @@ class CompositePlant:
         fz_front = 0.0 if fz_front < 0.0 else fz_front
         fz_rear = 0.0 if fz_rear < 0.0 else fz_rear
         grade = u["road.grade_pct"] * 0.01
-        rolling = vp.crr * (m * G + df_front + df_rear) * (1.0 if v > STANDSTILL_MPS else 0.0)
+        if self._coastdown:
+            rolling = (vp.coastdown_a_n + vp.coastdown_b_n_per_mps * v) * moving
+        else:
+            rolling = vp.crr * (m * G + df_front + df_rear) * moving
         road_load = drag + rolling + m * G * grade
         o = self.outputs
         o["aero.drag_n"] = drag

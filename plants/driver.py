@@ -15,6 +15,7 @@ from .errors import PlantError, unknown_name
 from .params import DriverParams
 
 SEGMENT_KEYS = ("kind", "length_m", "speed_kph", "radius_m", "drs")
+SHIFT_PAUSE_S = 0.4                     # no new shift this soon after one
 DRS_ZONE_MIN_LENGTH_M = 500.0           # straights this long are DRS zones unless told otherwise
 
 
@@ -110,16 +111,23 @@ class Driver:
             self.integral = 0.0
             self.throttle = 0.0
             self.brake = min(p.brake_pct_per_kph * (-e - 1.5), 100.0)
-        # gears: by engine speed, with a pause after a shift
+        # gears: by engine speed and load (a shift schedule), with a pause after a shift
         self.shift_timer -= dt
         if self.shift_timer <= 0.0:
+            load = self.throttle * 0.01
+            up = p.upshift_rpm
+            if p.upshift_rpm_light > 0.0:
+                up = p.upshift_rpm_light + (p.upshift_rpm - p.upshift_rpm_light) * load
+            down = p.downshift_rpm
+            if p.downshift_rpm_light > 0.0:
+                down = p.downshift_rpm_light + (p.downshift_rpm - p.downshift_rpm_light) * load
             if v_mps * 3.6 < p.min_gear_speed_kph and v_target_mps * 3.6 < p.min_gear_speed_kph:
                 pass
-            elif engine_rpm > p.upshift_rpm and self.gear < self.n_gears:
+            elif engine_rpm > up and self.gear < self.n_gears:
                 self.gear += 1
-                self.shift_timer = 0.4
-            elif engine_rpm < p.downshift_rpm and self.gear > 1:
+                self.shift_timer = SHIFT_PAUSE_S
+            elif engine_rpm < down and self.gear > 1:
                 self.gear -= 1
-                self.shift_timer = 0.4
+                self.shift_timer = SHIFT_PAUSE_S
         self.drs = 1.0 if (drs_zone and self.brake == 0.0 and v_mps * 3.6 > p.drs_min_speed_kph
                            and self.throttle > 90.0) else 0.0

@@ -77,13 +77,15 @@ def ve_pressure_factor(p_im_kpa: float, poly=_DEFAULT_VE_POLY, p_max_kpa: float 
 
 
 def volumetric_efficiency(p_im_kpa: float, p_em_kpa: float, r_c: float = 9.5,
-                          t_ratio: float = 1.0, poly=_DEFAULT_VE_POLY) -> float:
-    """VEP4: eta_v = C(p_im) (r_c - (p_em/p_im)^(1/gamma)) / (r_c - 1) * T_im/T_in."""
+                          t_ratio: float = 1.0, poly=_DEFAULT_VE_POLY,
+                          p_max_kpa: float = 200.0) -> float:
+    """VEP4: eta_v = C(p_im) (r_c - (p_em/p_im)^(1/gamma)) / (r_c - 1) * T_im/T_in,
+    C clamped to its fitted range 20..p_max_kpa (engine.ve_poly_max_kpa)."""
     ratio = p_em_kpa / max(p_im_kpa, 1.0)
     resid = ratio ** (1.0 / GAMMA_AIR)
     if resid > r_c - 0.5:
         resid = r_c - 0.5
-    return ve_pressure_factor(p_im_kpa, poly) * (r_c - resid) / (r_c - 1.0) * t_ratio
+    return ve_pressure_factor(p_im_kpa, poly, p_max_kpa) * (r_c - resid) / (r_c - 1.0) * t_ratio
 
 
 def spark_efficiency(advance_minus_mbt_deg: float) -> float:
@@ -232,7 +234,8 @@ class Engine:
         # --- intake manifold: isothermal filling, linearised implicit Euler ----------------
         p_im = self.p_im_pa
         t_in = t_im_k + p.charge_heating * (self.coolant_k - t_im_k)
-        ve = volumetric_efficiency(p_im * 1e-3, p_em_pa * 1e-3, p.compression_ratio, t_im_k / t_in, p.ve_poly)
+        ve = volumetric_efficiency(p_im * 1e-3, p_em_pa * 1e-3, p.compression_ratio, t_im_k / t_in,
+                                   p.ve_poly, p.ve_poly_max_kpa)
         if ve < MIN_VOL_EFF:
             ve = MIN_VOL_EFF
         self.vol_eff = ve

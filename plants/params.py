@@ -146,6 +146,12 @@ class VehicleParams:
     drs_rear_downforce_factor: float = 0.0   # fraction of rear ClA removed with DRS open
     drs_tau_s: float = 0.12
     crr: float = 0.012
+    # Coast-down road load F = A + B v + C v^2 (e.g. the EPA test car list's target
+    # coefficients; plants.vehicle.coastdown_si converts lbf, lbf/mph, lbf/mph^2). Any of
+    # them non-zero replaces C_rr and CdA in the road load (downforce and DRS still act).
+    coastdown_a_n: float = 0.0
+    coastdown_b_n_per_mps: float = 0.0
+    coastdown_c_n_per_mps2: float = 0.0
     wheel_radius_m: float = 0.32
     gear_ratios: list = field(default_factory=lambda: [3.46, 2.05, 1.30, 1.03, 0.84, 0.69])
     final_drive: float = 3.65
@@ -172,8 +178,10 @@ class DriverParams:
     ki_pct_per_kph_s: float = 2.0
     brake_pct_per_kph: float = 6.0
     brake_decel_g: float = 0.8               # what the driver plans with when braking ahead
-    upshift_rpm: float = 6300.0
-    downshift_rpm: float = 2200.0
+    upshift_rpm: float = 6300.0              # at full throttle
+    downshift_rpm: float = 2200.0            # at full throttle
+    upshift_rpm_light: float = 0.0           # at closed throttle, linear in between (0: upshift_rpm at every load)
+    downshift_rpm_light: float = 0.0         # at closed throttle, linear in between (0: downshift_rpm at every load)
     min_gear_speed_kph: float = 4.0
     drs_min_speed_kph: float = 80.0
     lateral_mu: float = 0.95                 # corner speed from radius when not given

@@ -17,7 +17,7 @@ from .params import TurboParams
 
 CP_AIR = 1005.0
 R_AIR = 287.0
-CP_EXH = 1200.0
+CP_EXH = 1200.0                       # default only: the plant passes exhaust.cp_exh_j_per_kg_k
 EXP_C = 0.4 / 1.4                     # (gamma-1)/gamma, air
 EXP_T = 0.33 / 1.33                   # (gamma-1)/gamma, exhaust gas
 EXP_C_INV = 3.5                       # gamma/(gamma-1), air
@@ -45,8 +45,9 @@ def turbine_outlet_temp_k(t_em_k: float, pressure_ratio: float, eta_t: float) ->
 class Turbo:
     """State: shaft speed, boost pressure, wastegate position, intercooler outlet temperature."""
 
-    def __init__(self, p: TurboParams) -> None:
+    def __init__(self, p: TurboParams, cp_exh_j_per_kg_k: float = CP_EXH) -> None:
         self.p = p
+        self.cp_exh = cp_exh_j_per_kg_k       # exhaust gas c_p of the turbine power
         self.wg_fault = None            # None | "stuck_open" | "stuck_closed"
         self.reset()
 
@@ -95,7 +96,7 @@ class Turbo:
         w_t = we * a_t / a_eff
         drop = 1.0 - (p_em / p_es) ** -EXP_T
         eta_t = p.eta_t_max * eff_factor
-        p_t = w_t * CP_EXH * t_em_k * eta_t * drop
+        p_t = w_t * self.cp_exh * t_em_k * eta_t * drop
         t_out = t_em_k * (1.0 - eta_t * drop)
         self.t_turb_out_k = (w_t * t_out + (we - w_t) * t_em_k) / we if we > MIN_MIXING_FLOW_KG_S else t_em_k
         # --- compressor: head from tip speed, efficiency from flow ----------------------

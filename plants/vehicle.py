@@ -10,6 +10,29 @@ from __future__ import annotations
 from .params import VehicleParams
 
 G = 9.81
+N_PER_LBF = 4.4482216152605
+MPS_PER_MPH = 0.44704
+
+
+def coastdown_si(a_lbf: float, b_lbf_per_mph: float, c_lbf_per_mph2: float) -> tuple[float, float, float]:
+    """EPA test car list target coefficients (lbf, lbf/mph, lbf/mph^2) -> N, N/(m/s), N/(m/s)^2."""
+    return (a_lbf * N_PER_LBF, b_lbf_per_mph * N_PER_LBF / MPS_PER_MPH,
+            c_lbf_per_mph2 * N_PER_LBF / (MPS_PER_MPH * MPS_PER_MPH))
+
+
+def uses_coastdown(p: VehicleParams) -> bool:
+    return bool(p.coastdown_a_n or p.coastdown_b_n_per_mps or p.coastdown_c_n_per_mps2)
+
+
+def road_load_n(p: VehicleParams, v_mps: float, rho: float, downforce_n: float = 0.0,
+                drs_pos: float = 0.0, grade: float = 0.0) -> float:
+    """Road load [N] at speed v (moving): coast-down A + B v + C v^2 when given, else
+    C_rr (m g + F_z,aero) + 0.5 rho CdA v^2; plus m g grade. The plant computes the same."""
+    if uses_coastdown(p):
+        f = p.coastdown_a_n + p.coastdown_b_n_per_mps * v_mps + p.coastdown_c_n_per_mps2 * v_mps * v_mps * (1.0 - p.drs_drag_factor * drs_pos)
+    else:
+        f = 0.5 * rho * v_mps * v_mps * p.cda_m2 * (1.0 - p.drs_drag_factor * drs_pos) + p.crr * (p.mass_kg * G + downforce_n)
+    return f + p.mass_kg * G * grade
 
 
 def air_density(p_amb_kpa: float, t_amb_c: float) -> float:

@@ -112,13 +112,15 @@ def main(args: argparse.Namespace) -> int:
         elif looks_like_scenario(p, named=True):
             files.append(p)
         else:
-            print(f"hil run: error: {p}: not a scenario file (a YAML file with duration: and "
-                  "expect:)", file=sys.stderr)
+            print(f"hil run: error: {p}: not a scenario file (a .yaml or .yml file)",
+                  file=sys.stderr)
             return 2
     if not files:
         print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
               file=sys.stderr)
         return 2
+    # Each file with its rig, DBC, signal map, plant parameters, ECU configuration
+    # (controller classes, periods, calibration loader) and calibration.
     loaded = [load(f, rig=args.rig) for f in files]  # a one-line HilError, printed by main
     if args.changed_since is not None:
         from hil.calibration.select_cli import narrow

@@ -13,7 +13,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from hil.config.yamlio import closest
+from hil.config.yamlio import closest, excerpt
 from hil.errors import ConfigError
 
 GROUPS = {
@@ -30,11 +30,11 @@ def _entry_points(group: str) -> dict[str, Any]:
 def resolve(ref: str, *, kind: str = "controllers") -> Any:
     """Import ``"package.module:Name"``, or look a short name up in the entry points."""
     if not isinstance(ref, str) or not ref:
-        raise ConfigError(f"expected 'module:Name' or a registered {kind} name, got {ref!r}")
+        raise ConfigError(f"expected 'module:Name' or a registered {kind} name, got {excerpt(ref)}")
     if ":" not in ref:
         eps = _entry_points(GROUPS.get(kind, kind))
         if ref not in eps:
-            raise ConfigError(f"unknown {kind} name {ref!r}{closest(ref, eps)}; "
+            raise ConfigError(f"unknown {kind} name {excerpt(ref)}{closest(ref, eps)}; "
                               f"use 'module:Name' or register an entry point in "
                               f"group {GROUPS.get(kind, kind)!r}")
         return eps[ref].load()
@@ -42,9 +42,9 @@ def resolve(ref: str, *, kind: str = "controllers") -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"cannot import {module_name!r} for {ref!r}: {exc}") from None
+        raise ConfigError(f"cannot import {excerpt(module_name)} for {excerpt(ref)}: {exc}") from None
     try:
         return getattr(module, attr)
     except AttributeError:
         names = [n for n in dir(module) if not n.startswith("_")]
-        raise ConfigError(f"{module_name!r} has no {attr!r}{closest(attr, names)}") from None
+        raise ConfigError(f"{excerpt(module_name)} has no {excerpt(attr)}{closest(attr, names)}") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.config.units import UnitError, parse_time_ns
-from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, load_yaml
+from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, excerpt, load_yaml
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
@@ -31,6 +31,11 @@ OPERATOR_KEYS = ("fault_reset", "approve", "reject")
 CLOCKS = ("simulated", "wall")
 ECUS = ("local", "external")
 OUT_OF_RANGE = ("error", "saturate")
+#: Largest magnitude of a signal_map scale or offset.
+MAX_FACTOR = 1e12
+#: python-can bus arguments that are bit rates: positive integers up to 10 Mbit/s.
+BITRATE_KEYS = ("bitrate", "data_bitrate")
+MAX_BITRATE = 10_000_000
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 #: The rig a scenario runs on when it names none (relative to the repository root).
@@ -122,21 +127,37 @@ def _path(raw: LocDict, key: str, base: Path, *, required: bool) -> Path | None:
     value = raw.get(key)
     if value is None:
         if required:
-            raise error_at(raw.loc, f"rig needs the key {key!r}")
+            raise error_at(raw.loc, f"rig needs the key {excerpt(key)}")
         return None
     if not isinstance(value, str):
-        raise error_at(raw.value_loc(key), f"{key}: expected a path, got {value!r}")
+        raise error_at(raw.value_loc(key), f"{key}: expected a path, got {excerpt(value)}")
     path = (base / value).resolve()
     if not path.exists():
-        raise error_at(raw.value_loc(key), f"{key}: {value!r} does not exist ({path})")
+        raise error_at(raw.value_loc(key), f"{key}: {excerpt(value)} does not exist ({path})")
     return path
+
+
+def _string(raw: LocDict, key: str, default: str) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise error_at(raw.value_loc(key), f"{key}: expected a string, got {excerpt(value)}")
+    return value
+
+
+def _mapping(raw: LocDict, key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise error_at(raw.value_loc(key), f"{key}: expected a mapping, got {excerpt(value)}")
+    return dict(value)
 
 
 def _choice(raw: LocDict, key: str, choices: tuple[str, ...], default: str) -> str:
     value = raw.get(key, default)
     if value not in choices:
         raise error_at(raw.value_loc(key), f"{key}: expected one of {', '.join(choices)}, "
-                       f"got {value!r}{closest(str(value), choices)}")
+                       f"got {excerpt(value)}{closest(str(value), choices)}")
     return value
 
 
@@ -149,6 +170,8 @@ def _links(raw: Any, what: str, loc: Loc | None) -> list[SignalLink]:
     links = []
     for signal, spec in raw.items():
         where = raw.key_loc(signal)
+        if not isinstance(signal, str):
+            raise error_at(where, f"{what}: expected a DBC signal name, got {excerpt(signal)}")
         if isinstance(spec, str):
             links.append(SignalLink(signal, spec, loc=where))
             continue
@@ -158,9 +181,17 @@ def _links(raw: Any, what: str, loc: Loc | None) -> list[SignalLink]:
         check_keys(spec, ("quantity", "scale", "offset"), what=f"{what}.{signal}",
                    required=("quantity",))
         for num in ("scale", "offset"):
-            if num in spec and not isinstance(spec[num], int | float):
-                raise error_at(spec.value_loc(num), f"{what}.{signal}.{num}: expected a number")
-        links.append(SignalLink(signal, str(spec["quantity"]), float(spec.get("scale", 1.0)),
+            value = spec.get(num)
+            if num in spec and (isinstance(value, bool) or not isinstance(value, int | float)
+                                or not abs(float(value)) <= MAX_FACTOR  # NaN fails too
+                                or (num == "scale" and value == 0)):
+                raise error_at(spec.value_loc(num), f"{what}.{signal}.{num}: expected a "
+                               f"finite{' non-zero' if num == 'scale' else ''} number, "
+                               f"got {excerpt(value)}")
+        if not isinstance(spec["quantity"], str):
+            raise error_at(spec.value_loc("quantity"), f"{what}.{signal}.quantity: expected a "
+                           f"plant quantity name, got {excerpt(spec['quantity'])}")
+        links.append(SignalLink(signal, spec["quantity"], float(spec.get("scale", 1.0)),
                                 float(spec.get("offset", 0.0)), loc=where))
     return links
 
@@ -239,9 +270,18 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
     clock = _choice(raw, "clock", CLOCKS, "simulated")
     ecu = _choice(raw, "ecu", ECUS, "local")
     bus = raw["bus"]
-    if not isinstance(bus, dict) or "interface" not in bus:
+    if not isinstance(bus, LocDict) or "interface" not in bus:
         raise error_at(raw.value_loc("bus"), "bus: expected python-can keyword arguments "
                        "with at least 'interface' (e.g. {interface: udp_multicast, channel: ...})")
+    if not isinstance(bus["interface"], str):
+        raise error_at(bus.value_loc("interface"), "bus.interface: expected a python-can "
+                       f"interface name, got {excerpt(bus['interface'])}")
+    for key in BITRATE_KEYS:
+        value = bus.get(key)
+        if key in bus and (isinstance(value, bool) or not isinstance(value, int)
+                           or not 0 < value <= MAX_BITRATE):
+            raise error_at(bus.value_loc(key), f"bus.{key}: expected a whole number of "
+                           f"bit/s from 1 to {MAX_BITRATE:,}, got {excerpt(value)}")
     if bus["interface"] == "sim" and clock != "simulated":
         raise error_at(raw.value_loc("clock"), "the simulated bus ('interface: sim') runs only "
                        "with 'clock: simulated'")
@@ -262,15 +302,15 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
                        "cycle_tolerance:, sanity:}")
     check_keys(preflight, PREFLIGHT_KEYS, what="preflight")
     rig = RigConfig(
-        path=path, name=str(raw.get("name", path.stem)), clock=clock, ecu=ecu,
+        path=path, name=_string(raw, "name", path.stem), clock=clock, ecu=ecu,
         dbc=_path(raw, "dbc", base, required=True),  # type: ignore[arg-type]
         ecu_config=_path(raw, "ecu_config", base, required=(ecu == "local")),
         calibration=_path(raw, "calibration", base, required=False),
-        plant=str(raw.get("plant", "road_car")), bus=dict(bus), step_ns=step_ns,
+        plant=_string(raw, "plant", "road_car"), bus=dict(bus), step_ns=step_ns,
         out_of_range=_choice(raw, "out_of_range", OUT_OF_RANGE, "error"),
         publish=_links(signal_map.get("publish"), "signal_map.publish", signal_map.loc),
         apply=_links(signal_map.get("apply"), "signal_map.apply", signal_map.loc),
-        description=str(raw.get("description", "")),
+        description=_string(raw, "description", ""),
         preflight=dict(preflight), locs=locs,
         operator=_operator(raw.get("operator"), raw.loc),
         sanity=_sanity(preflight.get("sanity"), preflight.loc))
@@ -287,14 +327,15 @@ def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | N
     named += [(signal, spec.loc) for signal, spec in rig.sanity.items()]
     for signal, loc in named:
         if signal not in signals:
-            raise error_at(loc, f"unknown DBC signal {signal!r}{closest(signal, signals)}")
+            raise error_at(loc, f"unknown DBC signal {excerpt(signal)}"
+                           f"{closest(signal, signals)}")
     if plant_outputs is not None:
         for link in rig.publish:
             if link.quantity not in plant_outputs:
                 raise error_at(link.loc, f"{link.signal}: the plant has no output "
-                               f"{link.quantity!r}{closest(link.quantity, plant_outputs)}")
+                               f"{excerpt(link.quantity)}{closest(link.quantity, plant_outputs)}")
     if plant_inputs is not None:
         for link in rig.apply:
             if link.quantity not in plant_inputs:
                 raise error_at(link.loc, f"{link.signal}: the plant has no input "
-                               f"{link.quantity!r}{closest(link.quantity, plant_inputs)}")
+                               f"{excerpt(link.quantity)}{closest(link.quantity, plant_inputs)}")

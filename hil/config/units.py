@@ -10,6 +10,10 @@ import re
 from fractions import Fraction
 
 NS_PER_S = 1_000_000_000
+#: Longest time any configuration may name (a scenario's duration, a step time, a bound):
+#: 24 h of simulated time. Longer is refused with a one-line error, not run until killed.
+MAX_TIME_NS = 24 * 3600 * NS_PER_S
+_MAX_TIME_CHARS = 40  # "123456789.123456789e-3 ms" fits; 10,000 digits do not
 
 _TIME_UNITS = {
     "ns": Fraction(1),
@@ -29,7 +33,10 @@ class UnitError(ValueError):
 def parse_time_ns(value: object, *, allow_negative: bool = False) -> int:
     """'2.5 s' -> 2_500_000_000. A bare number is refused: say the unit."""
     if isinstance(value, bool) or not isinstance(value, str):
-        raise UnitError(f"expected a time with a unit such as '10 ms', got {value!r}")
+        raise UnitError(f"expected a time with a unit such as '10 ms', got {_short(value)}")
+    if len(value) > _MAX_TIME_CHARS:
+        raise UnitError(f"expected a time with a unit such as '10 ms', got {_short(value)} "
+                        f"(longer than {_MAX_TIME_CHARS} characters)")
     match = _TIME_RE.match(value)
     if not match:
         raise UnitError(f"expected a time with a unit such as '10 ms', got {value!r}")
@@ -37,13 +44,27 @@ def parse_time_ns(value: object, *, allow_negative: bool = False) -> int:
     if unit not in _TIME_UNITS:
         raise UnitError(f"unknown time unit {unit!r} in {value!r}; "
                         f"use one of ns, us, ms, s, min, h")
+    mantissa, _, exponent = number.lower().partition("e")
+    if exponent and abs(int(exponent)) > 30:  # 1e9999999 s: refuse before computing it
+        raise UnitError(f"{value!r} is beyond the longest time allowed "
+                        "(24 h)" if not exponent.startswith("-")
+                        else f"{value!r} is finer than the 1 ns clock resolution")
     ticks = Fraction(number) * _TIME_UNITS[unit]
+    if abs(ticks) > MAX_TIME_NS:
+        raise UnitError(f"{value!r} is beyond the longest time allowed "
+                        "(24 h)")
     if ticks.denominator != 1:
         raise UnitError(f"{value!r} is finer than the 1 ns clock resolution")
     ns = int(ticks)
     if ns < 0 and not allow_negative:
         raise UnitError(f"time must not be negative: {value!r}")
     return ns
+
+
+def _short(value: object) -> str:
+    from hil.config.yamlio import excerpt  # yamlio imports nothing from here
+
+    return excerpt(value, 40)
 
 
 def format_time_ns(ns: int) -> str:

@@ -1,14 +1,32 @@
-"""YAML that remembers where each value came from.
+"""YAML that remembers where each value came from, read within documented limits.
 
 Everything the bench reads from YAML goes through :func:`load_yaml`, so every
 error can name file, line and column. Mappings come back as :class:`LocDict`
 (a ``dict`` that also knows the position of each key), sequences as
-:class:`LocList`. Only ``yaml.SafeLoader`` is used: configuration never runs code.
+:class:`LocList`. Only the YAML core types are built (null, bool, int, float,
+string, timestamp, list, mapping): an explicit tag such as ``!!python/object``
+is an error, so configuration never runs code.
+
+The document is built from the parser's events in one loop with an explicit
+stack (libyaml's parser when PyYAML has it, else PyYAML's own), so loading is
+linear in the file size and nesting cannot exhaust Python's recursion limit.
+Limits, each a one-line :class:`ConfigError` naming file:line:col
+(docs/scenarios.md, "Limits"):
+
+- :data:`MAX_FILE_BYTES`: a file larger than this is refused before parsing;
+- :data:`MAX_DEPTH`: mappings and lists nested deeper than this;
+- :data:`MAX_VALUES`: values in a document, counting each use of an alias as a copy
+  of what it names (a "billion laughs" alias bomb is refused, not expanded);
+- the text must be UTF-8 (the position of the first invalid byte is named).
+
+Error messages quote values through :func:`excerpt`, which never formats more than a
+bounded prefix, however large or aliased the value.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +36,25 @@ import yaml
 from hil.errors import ConfigError, HilError
 
 Loc = tuple[str, int, int]  # file, line (1-based), column (1-based)
+
+#: Largest configuration or scenario file read, in bytes (4 MiB).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of mappings and lists.
+MAX_DEPTH = 64
+#: Most values in one document, each alias counted as a copy of what it names.
+MAX_VALUES = 1_000_000
+#: Most characters of a value quoted in an error message.
+EXCERPT_CHARS = 80
+
+_ScalarEvent = yaml.ScalarEvent
+_Parser: Any = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
+if _Parser is None:  # pragma: no cover - PyYAML built without libyaml
+    _Parser = yaml.SafeLoader
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp"))
+_STR = _TAG + "str"
+_MERGE_TAG = _TAG + "merge"
 
 
 class LocDict(dict):
@@ -54,82 +91,295 @@ class LocList(list):
         return self.loc
 
 
-def _mark_loc(filename: str, mark: yaml.Mark) -> Loc:
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, without formatting the rest.
+
+    Containers are walked only as far as the budget reaches, so an aliased structure of
+    billions of elements, or a 1 MB string, costs as much to quote as a short one.
+    """
+    out: list[str] = []
+    budget = [limit]
+
+    def emit(text: str) -> bool:
+        if budget[0] <= 0:
+            return False
+        out.append(text[:budget[0]])
+        budget[0] -= len(text)
+        return budget[0] > 0
+
+    def walk(v: Any, depth: int) -> bool:
+        if isinstance(v, dict):
+            if depth > 8:
+                return emit("{...}")
+            if not emit("{"):
+                return False
+            for i, (k, item) in enumerate(v.items()):
+                if (i and not emit(", ")) or not walk(k, depth + 1) or not emit(": ") \
+                        or not walk(item, depth + 1):
+                    return False
+            return emit("}")
+        if isinstance(v, list | tuple):
+            if depth > 8:
+                return emit("[...]")
+            if not emit("["):
+                return False
+            for i, item in enumerate(v):
+                if (i and not emit(", ")) or not walk(item, depth + 1):
+                    return False
+            return emit("]")
+        if isinstance(v, str) and len(v) > limit:
+            return emit(repr(v[:limit]))
+        if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 256:
+            return emit(f"<integer of {v.bit_length()} bits>")
+        return emit(repr(v))
+
+    complete = walk(value, 0)
+    text = "".join(out)
+    return text if complete else text + "..."
+
+
+def _mark_loc(filename: str, mark: Any) -> Loc:
     return (filename, mark.line + 1, mark.column + 1)
 
 
-class _LocLoader(yaml.SafeLoader):
-    pass
+class _Frame:
+    """A mapping or list being built."""
+
+    __slots__ = ("value", "is_map", "key", "key_loc", "has_key", "size", "anchor", "merges")
+
+    def __init__(self, value: Any, is_map: bool, anchor: str | None) -> None:
+        self.value = value
+        self.is_map = is_map
+        self.key: Any = None
+        self.key_loc: Loc | None = None
+        self.has_key = False
+        self.size = 1
+        self.anchor = anchor
+        self.merges: list[tuple[Any, Loc]] = []
 
 
-def _construct_mapping(loader: _LocLoader, node: yaml.MappingNode) -> LocDict:
-    loader.flatten_mapping(node)
-    result = LocDict()
-    result.loc = _mark_loc(loader.name, node.start_mark)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+def _build(text: str, filename: str) -> Any:
+    """The document of ``text`` as LocDict / LocList / scalars (see the module docstring)."""
+    parser = _Parser(text)
+    resolver = parser  # the loader class is parser, resolver and safe constructor in one
+    constructors = yaml.SafeLoader.yaml_constructors
+
+    def fail(message: str, mark: Any) -> ConfigError:
+        return ConfigError(message, file=filename, line=mark.line + 1, column=mark.column + 1)
+
+    anchors: dict[str, tuple[Any, int]] = {}
+    stack: list[_Frame] = []
+    total = 0
+    documents = 0
+    root: Any = None
+
+    implicit_first = resolver.yaml_implicit_resolvers
+
+    def scalar(event: Any) -> Any:
+        tag = event.tag
+        value = event.value
+        if tag is None:
+            if not event.implicit[0] or not value or value[0] not in implicit_first:
+                return value  # quoted, or plain and cannot be anything but a string
+            tag = resolver.resolve(yaml.ScalarNode, value, event.implicit)
+        elif tag == "!":
+            return value
+        if tag == _STR:
+            return value
+        if tag == _MERGE_TAG:
+            return _MERGE
+        if tag not in _SCALAR_TAGS:
+            raise fail(f"the tag {_tag_name(tag)} is not allowed (configuration holds "
+                       "plain values only)", event.start_mark)
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
         try:
-            hash(key)
-        except TypeError:
-            raise ConfigError("mapping key is not a plain value",
-                              file=loader.name, line=key_node.start_mark.line + 1,
-                              column=key_node.start_mark.column + 1) from None
-        if key in result:
-            raise ConfigError(f"duplicate key {key!r}", file=loader.name,
-                              line=key_node.start_mark.line + 1,
-                              column=key_node.start_mark.column + 1)
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_locs[key] = _mark_loc(loader.name, key_node.start_mark)
-        result.value_locs[key] = _mark_loc(loader.name, value_node.start_mark)
-    return result
+            return constructors[tag](parser, node)
+        except (ValueError, ArithmeticError) as exc:  # e.g. an int of 5,000 digits
+            raise fail(f"bad {tag[len(_TAG):]} {excerpt(value, 40)}: "
+                       f"{excerpt(str(exc), 60)}", event.start_mark) from None
+
+    def add(value: Any, size: int, loc: Loc, event: Any) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        frame = stack[-1]
+        if frame.is_map:
+            if not frame.has_key:
+                if isinstance(value, dict | list):
+                    raise fail("mapping key is not a plain value", event.start_mark)
+                frame.key, frame.key_loc, frame.has_key = value, loc, True
+                return
+            key, frame.has_key = frame.key, False
+            mapping = frame.value
+            if key is _MERGE:
+                frame.merges.append((value, loc))
+            else:
+                if key in mapping:
+                    raise ConfigError(f"duplicate key {excerpt(key, 40)}", file=filename,
+                                      line=frame.key_loc[1], column=frame.key_loc[2])
+                mapping[key] = value
+                mapping.key_locs[key] = frame.key_loc
+                mapping.value_locs[key] = loc
+        else:
+            frame.value.append(value)
+            frame.value.item_locs.append(loc)
+        frame.size += size
+
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if type(event) is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail("expected a single document in the file", event.start_mark)
+                continue
+            if type(event) is _ScalarEvent:
+                mark = event.start_mark
+                value = scalar(event)
+                total += 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1)
+                add(value, 1, (filename, mark.line + 1, mark.column + 1), event)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                if event.tag is not None and event.tag not in (
+                        "!", _TAG + ("map" if is_map else "seq")):
+                    raise fail(f"the tag {_tag_name(event.tag)} is not allowed "
+                               "(configuration holds plain values only)", event.start_mark)
+                if stack and stack[-1].is_map and not stack[-1].has_key:
+                    raise fail("mapping key is not a plain value", event.start_mark)
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+                container: Any = LocDict() if is_map else LocList()
+                container.loc = _mark_loc(filename, event.start_mark)
+                stack.append(_Frame(container, is_map, event.anchor))
+                if event.anchor is not None:
+                    anchors.pop(event.anchor, None)  # a redefinition; not usable inside itself
+                total += 1
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                frame = stack.pop()
+                if frame.merges:
+                    _merge(frame, fail, event)
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (frame.value, frame.size)
+                add(frame.value, frame.size, frame.value.loc, event)
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise fail(f"unknown or recursive alias *{excerpt(event.anchor, 40)}",
+                               event.start_mark)
+                value, size = anchors[event.anchor]
+                total += size
+                if total > MAX_VALUES:
+                    raise fail(f"the document holds more than {MAX_VALUES:,} values once its "
+                               "aliases are expanded", event.start_mark)
+                add(value, size, _mark_loc(filename, event.start_mark), event)
+            if total > MAX_VALUES:
+                raise fail(f"the document holds more than {MAX_VALUES:,} values",
+                           event.start_mark)
+    finally:
+        parser.dispose()
+    return root
 
 
-def _construct_sequence(loader: _LocLoader, node: yaml.SequenceNode) -> LocList:
-    result = LocList(loader.construct_object(child, deep=True) for child in node.value)
-    result.loc = _mark_loc(loader.name, node.start_mark)
-    result.item_locs = [_mark_loc(loader.name, child.start_mark) for child in node.value]
-    return result
+_MERGE = object()
 
 
-_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+def _tag_name(tag: str) -> str:
+    """``!!python/name:os.system`` as the user wrote it (bounded)."""
+    short = "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return excerpt(short, 60)[1:-1] if len(short) <= 58 else excerpt(short, 60)[1:]
+
+
+def _merge(frame: _Frame, fail: Any, event: Any) -> None:
+    """``<<: *base`` / ``<<: [*a, *b]``: keys not given explicitly come from the merged maps."""
+    mapping = frame.value
+    for value, loc in frame.merges:
+        sources = value if isinstance(value, list) else [value]
+        for source in sources:
+            if not isinstance(source, LocDict):
+                raise ConfigError("'<<' merges mappings only", file=loc[0], line=loc[1],
+                                  column=loc[2])
+            for key, item in source.items():
+                if key not in mapping:
+                    mapping[key] = item
+                    mapping.key_locs[key] = source.key_loc(key)
+                    mapping.value_locs[key] = source.value_loc(key)
+
+
+# Characters YAML 1.1 does not allow in a stream (control characters, surrogates, ...).
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def loads_yaml(text: str, filename: str = "<string>") -> Any:
-    """Parse YAML text; a syntax error becomes a one-line :class:`ConfigError`."""
-    loader = _LocLoader(text)
-    loader.name = filename
+    """Parse YAML text; a syntax error or a limit becomes a one-line :class:`ConfigError`."""
+    bad = _NOT_YAML.search(text)
+    if bad is not None:
+        pos = bad.start()
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise ConfigError(f"character U+{ord(bad.group()):04X} is not allowed in YAML "
+                          "(a control character or not text)", file=filename, line=line,
+                          column=column)
     try:
-        return loader.get_single_data()
+        return _build(text, filename)
     except HilError:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"YAML syntax error: {problem}", file=filename,
+        raise ConfigError(f"YAML syntax error: {excerpt(problem, 120)[1:-1]}", file=filename,
                           line=mark.line + 1 if mark else None,
                           column=mark.column + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML error: {exc}", file=filename) from None
-    finally:
-        loader.dispose()
+        raise ConfigError(f"YAML error: {excerpt(str(exc), 120)[1:-1]}",
+                          file=filename) from None
+
+
+def read_text(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
+              cls: type[HilError] = ConfigError, what: str = "file") -> str:
+    """A UTF-8 file's text within the size limit; every problem one line naming the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise cls(f"file of {size:,} bytes is larger than the limit of {max_bytes:,} bytes",
+                      file=str(path), line=1, column=1)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise cls(f"cannot read {what}: no such file", file=str(path)) from None
+    except IsADirectoryError:
+        raise cls(f"cannot read {what}: it is a directory", file=str(path)) from None
+    except OSError as exc:
+        raise cls(f"cannot read {what}: {exc.strerror or exc}", file=str(path)) from None
+    if len(data) > max_bytes:  # grew since stat
+        raise cls(f"file is larger than the limit of {max_bytes:,} bytes", file=str(path),
+                  line=1, column=1)
+    return decode_utf8(data, str(path), cls=cls)
+
+
+def decode_utf8(data: bytes, filename: str, *, cls: type[HilError] = ConfigError) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise cls(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+                  file=filename, line=line, column=column) from None
 
 
 def load_yaml(path: str | Path) -> Any:
     """Read and parse a YAML file with source positions."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    return loads_yaml(text, str(path))
+    return loads_yaml(read_text(path), str(path))
 
 
 def closest(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean X?)' for the closest candidate, or '' when none is close."""
-    matches = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    name = str(name)
+    if len(name) > 100:  # difflib is quadratic in the length; nothing is that long
+        return ""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
@@ -149,7 +399,8 @@ def check_keys(mapping: Any, allowed: Iterable[str], *, what: str,
     for key in mapping:
         if key not in allowed:
             loc = mapping.key_loc(key) if isinstance(mapping, LocDict) else None
-            raise error_at(loc, f"unknown key {key!r} in {what}{closest(key, allowed)}", cls)
+            raise error_at(loc, f"unknown key {excerpt(key, 40)} in {what}"
+                           f"{closest(str(key), allowed)}", cls)
     for key in required:
         if key not in mapping:
             loc = mapping.loc if isinstance(mapping, LocDict) else None

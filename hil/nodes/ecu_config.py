@@ -5,16 +5,32 @@ Validated against the DBC at load time; every error is one ``file:line:col`` lin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from hil.config.registry import resolve
 from hil.config.units import UnitError, parse_time_ns
-from hil.config.yamlio import Loc, LocDict, LocList, check_keys, closest, error_at, load_yaml
+from hil.config.yamlio import (
+    Loc,
+    LocDict,
+    LocList,
+    check_keys,
+    closest,
+    error_at,
+    excerpt,
+    load_yaml,
+)
 from hil.errors import ConfigError
 
-DEFAULT_CALIBRATION_LOADER = "controllers.calibration:load_calibration"
+#: Entry-point group of the calibration loaders ecu.yaml's ``calibration_loader:`` may name.
+#: Configuration names code only through registries: a loader registered here, or a
+#: controller class that implements the controller contract (docs/interfaces.md).
+CALIBRATION_LOADERS = "ntec_hil.calibration_loaders"
+DEFAULT_CALIBRATION_LOADER = "ntec"
 TASK_KEYS = ("name", "trigger", "period", "offset", "exec_time", "sends", "controllers")
 CONTROLLER_KEYS = ("name", "class", "options")
 
@@ -52,7 +68,7 @@ class EcuConfig:
 def _time(raw: LocDict, key: str, default: str | None, what: str) -> int:
     value = raw.get(key, default)
     if value is None:
-        raise error_at(raw.loc, f"{what} needs {key!r}")
+        raise error_at(raw.loc, f"{what} needs {excerpt(key)}")
     try:
         return parse_time_ns(value)
     except UnitError as exc:
@@ -83,17 +99,22 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
         if not isinstance(t, LocDict):
             raise error_at(tasks_raw.item_loc(i), "a task must be a mapping")
         check_keys(t, TASK_KEYS, what="task", required=("name", "period", "controllers"))
-        name = str(t["name"])
+        name = t["name"]
+        if not isinstance(name, str) or not name:
+            raise error_at(t.value_loc("name"), f"task name: expected a string, got "
+                           f"{excerpt(name)}")
         what = f"task {name}"
         trigger = t.get("trigger")
         if trigger is not None and trigger not in messages:
             raise error_at(t.value_loc("trigger"), f"{what}: unknown trigger message "
-                           f"{trigger!r}{closest(str(trigger), messages)}")
+                           f"{excerpt(trigger)}{closest(str(trigger), messages)}")
         sends = t.get("sends") or []
+        if not isinstance(sends, list):
+            raise error_at(t.value_loc("sends"), f"{what}: sends: expected a list of messages")
         for j, msg in enumerate(sends):
             if msg not in messages:
                 raise error_at(sends.item_loc(j) if isinstance(sends, LocList) else t.loc,
-                               f"{what}: unknown message {msg!r}{closest(str(msg), messages)}")
+                               f"{what}: unknown message {excerpt(msg)}{closest(str(msg), messages)}")
         ctrls = []
         ctrl_raw = t["controllers"]
         if not isinstance(ctrl_raw, LocList):
@@ -106,11 +127,17 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
             options = c.get("options") or {}
             if not isinstance(options, dict):
                 raise error_at(c.value_loc("options"), "options: expected a mapping")
-            ctrls.append(ControllerSpec(str(c["name"]), str(c["class"]), dict(options),
+            for key in ("name", "class"):
+                if not isinstance(c[key], str) or not c[key]:
+                    raise error_at(c.value_loc(key), f"{what} controller {key}: expected a "
+                                   f"string, got {excerpt(c[key])}")
+            ctrls.append(ControllerSpec(c["name"], c["class"], dict(options),
                                         c.key_loc("class")))
         period = _time(t, "period", None, what)
         if period <= 0:
             raise error_at(t.value_loc("period"), f"{what}: period must be positive")
+        for spec, c in zip(ctrls, ctrl_raw, strict=True):
+            check_controller_class(spec, period, what, c.value_loc("options"))
         tasks.append(TaskSpec(name=name, period_ns=period,
                               offset_ns=_time(t, "offset", "0 ms", what),
                               exec_time_ns=_time(t, "exec_time", "0 ms", what),
@@ -120,13 +147,85 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
     if len(set(names)) != len(names):
         raise error_at(tasks_raw.loc, "task names must be unique")
     timeout_cycles = raw.get("timeout_cycles", 3)
-    if not isinstance(timeout_cycles, int | float) or timeout_cycles <= 0:
-        raise error_at(raw.value_loc("timeout_cycles"), "timeout_cycles: expected a positive number")
-    return EcuConfig(path=path, calibration=calibration,
-                     calibration_loader=str(raw.get("calibration_loader",
-                                                    DEFAULT_CALIBRATION_LOADER)),
-                     timeout_cycles=float(timeout_cycles), tasks=tasks,
-                     node=str(raw.get("node", "ECU")))
+    if isinstance(timeout_cycles, bool) or not isinstance(timeout_cycles, int | float) or not (
+            0 < timeout_cycles <= 1e6):
+        raise error_at(raw.value_loc("timeout_cycles"), "timeout_cycles: expected a positive "
+                       "number up to 1e6")
+    loader = raw.get("calibration_loader", DEFAULT_CALIBRATION_LOADER)
+    calibration_loader(loader, raw.value_loc("calibration_loader"))  # refuse it now, not later
+    node = raw.get("node", "ECU")
+    if not isinstance(node, str):
+        raise error_at(raw.value_loc("node"), f"node: expected a DBC node name, got "
+                       f"{excerpt(node)}")
+    return EcuConfig(path=path, calibration=calibration, calibration_loader=loader,
+                     timeout_cycles=float(timeout_cycles), tasks=tasks, node=node)
+
+
+def check_controller_class(spec: ControllerSpec, period_ns: int, what: str,
+                           options_loc: Loc | None) -> Any:
+    """Import the controller class now and check it against the controller contract.
+
+    A class (not any callable: configuration names no other code) with a ``step`` method,
+    whose declared ``period`` (seconds, when it declares one) is the task's period, and
+    whose declared ``options`` (when it declares them) include every option given.
+    """
+    try:
+        cls = resolve(spec.cls, kind="controllers")
+    except ConfigError as exc:
+        raise error_at(spec.loc, f"{what} controller {spec.name}: {exc.message}") from None
+    except Exception as exc:  # the module itself failed to import: still the config's fault
+        raise error_at(spec.loc, f"{what} controller {spec.name}: importing {spec.cls!r} "
+                       f"failed: {type(exc).__name__}: {excerpt(str(exc), 100)[1:-1]}") from None
+    if not isinstance(cls, type) or not callable(getattr(cls, "step", None)):
+        raise error_at(spec.loc, f"{what} controller {spec.name}: {spec.cls!r} is not a "
+                       "controller class (a class with step(signals, now); docs/interfaces.md)")
+    period = getattr(cls, "period", None)
+    if isinstance(period, int | float) and not isinstance(period, bool) and (
+            abs(period * 1e9 - period_ns) > 1):
+        raise error_at(spec.loc, f"controller {spec.name} ({spec.cls}) declares a period of "
+                       f"{period * 1e3:g} ms but {what} runs every {period_ns / 1e6:g} ms")
+    declared = getattr(cls, "options", None)
+    if isinstance(declared, Mapping):
+        for key in spec.options:
+            if key not in declared:
+                raise error_at(options_loc or spec.loc, f"controller {spec.name}: unknown "
+                               f"option {excerpt(key)}{closest(str(key), list(declared))}")
+    return cls
+
+
+@cache
+def _loaders() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=CALIBRATION_LOADERS)}
+
+
+def calibration_loader(ref: Any, loc: Loc | None = None) -> Any:
+    """The calibration loader registered under ``ref`` in :data:`CALIBRATION_LOADERS`.
+
+    The ``module:function`` an entry point points at is accepted as another spelling of
+    its name; any other importable callable is refused (it would run as configuration).
+    """
+    loaders = _loaders()
+    if isinstance(ref, str):
+        if ref in loaders:
+            return loaders[ref]
+        for ep in loaders.values():
+            if ep.value == ref:
+                return ep
+    raise error_at(loc, f"calibration_loader: {excerpt(ref)} is not a registered calibration "
+                   f"loader{closest(str(ref), loaders)}; registered: "
+                   f"{', '.join(sorted(loaders)) or 'none'} (entry-point group "
+                   f"{CALIBRATION_LOADERS!r})")
+
+
+def calibration_sets(config: EcuConfig) -> list[str]:
+    """The calibration set names ``calibration: <name>`` may use (files next to the ECU's)."""
+    base = _calibration_dir(config)
+    return sorted(p.stem for p in base.glob("*.yaml")) if base.is_dir() else []
+
+
+def _calibration_dir(config: EcuConfig) -> Path:
+    return (config.calibration.parent if config.calibration
+            else config.path.resolve().parent / "calibration")
 
 
 def load_calibration(config: EcuConfig, override: str | Path | None = None) -> Any:
@@ -136,16 +235,26 @@ def load_calibration(config: EcuConfig, override: str | Path | None = None) -> A
         candidate = Path(override)
         if not candidate.suffix:
             # A set name: controllers/calibration/<name>.yaml next to ecu.yaml.
-            base = (config.calibration.parent if config.calibration
-                    else config.path.resolve().parent / "calibration")
-            candidate = base / f"{override}.yaml"
+            candidate = _calibration_dir(config) / f"{override}.yaml"
+            if not candidate.exists():
+                raise ConfigError(f"unknown calibration set {str(override)!r}"
+                                  f"{closest(str(override), calibration_sets(config))}")
         if not candidate.exists():
             raise ConfigError(f"calibration {str(override)!r} not found ({candidate})")
         path = candidate
     if path is None:
         return None
-    loader = resolve(config.calibration_loader, kind="controllers")
+    loader = calibration_loader(config.calibration_loader).load()
+    try:
+        calibration = loader(path)
+    except (ValueError, OSError) as exc:
+        # The controllers' CalibrationError (a ValueError: controllers never import hil)
+        # carries file/line/column like a HilError does; keep them.
+        raise ConfigError(getattr(exc, "message", None) or excerpt(str(exc), 200)[1:-1],
+                          file=getattr(exc, "file", None) or str(path),
+                          line=getattr(exc, "line", None),
+                          column=getattr(exc, "column", None)) from None
     from hil.calibration.coverage import observe_scalars
 
     # Which scalars the controllers read: what a scalar change can reach (coverage record).
-    return observe_scalars(loader(path))
+    return observe_scalars(calibration)

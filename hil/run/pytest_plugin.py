@@ -42,10 +42,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def looks_like_scenario(path: Path, *, named: bool = False) -> bool:
-    """A YAML file below a ``scenarios`` directory (or named explicitly) with duration and expect."""
+    """A YAML file named explicitly, or below a ``scenarios`` directory with duration and
+    expect (a directory also holds other YAML: rigs, parameter sets)."""
     if path.suffix not in (".yaml", ".yml"):
         return False
-    if not named and "scenarios" not in path.resolve().parts:
+    if named:
+        # A file named on the command line is a scenario: its mistakes (an empty file, a
+        # misspelt `durration:`) are reported as a scenario's, with line and closest key.
+        return True
+    if "scenarios" not in path.resolve().parts:
         return False
     try:
         head = path.read_text(encoding="utf-8", errors="replace")

@@ -22,7 +22,7 @@ from typing import Any
 
 from hil.bench import Bench, open_bench
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
-from hil.config.yamlio import load_yaml
+from hil.config.yamlio import LocDict, load_yaml
 from hil.errors import ConfigError, HilError, ScenarioError
 from hil.scenario.expect import Verdict, evaluate_all
 from hil.scenario.model import Scenario, Vocabulary, load_scenario
@@ -106,8 +106,10 @@ class ScenarioResult:
 
 @lru_cache(maxsize=8)
 def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
+    """The names a scenario on this rig may use; checks the rig, its DBC, signal map,
+    plant and ECU configuration (controller classes included) on the way."""
     from hil.bench.assembly import build_plant
-    from hil.nodes.ecu_config import load_ecu_config
+    from hil.nodes.ecu_config import calibration_sets, load_ecu_config
     from hil.wire.dbc import load_dbc
 
     rig = load_rig(rig_path)
@@ -115,16 +117,31 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
     probe = build_plant(plant)
     # Every signal the rig names (signal map, operator, preflight sanity), before any run.
     check_signal_map(rig, db, tuple(probe.output_names), tuple(probe.input_names))
-    tasks = None
+    tasks = calibrations = None
     if rig.ecu_config is not None:
-        tasks = [t.name for t in load_ecu_config(rig.ecu_config, db).tasks]
+        config = load_ecu_config(rig.ecu_config, db)
+        tasks = [t.name for t in config.tasks]
+        calibrations = frozenset(calibration_sets(config))
     quantities = frozenset(probe.output_names)
     return Vocabulary.from_dbc(
         db, quantities=quantities, inputs=frozenset(probe.input_names),
         params=_param_names(probe), tasks=tasks,
         fault_modes=probe.fault_modes(),
         operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)},
-        bus_faults=rig.simulated_bus)
+        bus_faults=rig.simulated_bus, calibrations=calibrations)
+
+
+@lru_cache(maxsize=16)
+def _check_calibration(rig_path: str, ref: str | None) -> None:
+    """Load the calibration a run would use (the scenario's, else the rig's) once."""
+    from hil.nodes.ecu_config import load_calibration, load_ecu_config
+    from hil.wire.dbc import load_dbc
+
+    rig = load_rig(rig_path)
+    if rig.ecu_config is None:
+        return
+    config = load_ecu_config(rig.ecu_config, load_dbc(rig.dbc))
+    load_calibration(config, ref if ref is not None else rig.calibration)
 
 
 def _param_names(plant: Any) -> Any:
@@ -164,9 +181,23 @@ def load(path: str | Path, *, rig: str | Path | None = None) -> Scenario:
         vocab = vocabulary_for(rig_path, plant)
     except ConfigError as exc:
         if exc.file is None:
-            raise ScenarioError(str(exc), file=str(path), line=1, column=1) from None
+            raise _at_key(exc, raw, "plant" if plant else "rig", path) from None
         raise
-    return load_scenario(path, vocab)
+    scenario = load_scenario(path, vocab, doc=raw)
+    try:
+        _check_calibration(str(rig_path), scenario.calibration)
+    except ConfigError as exc:
+        if exc.file is None:
+            raise _at_key(exc, raw, "calibration", path) from None
+        raise
+    return scenario
+
+
+def _at_key(exc: HilError, raw: Any, key: str, path: Path) -> ScenarioError:
+    """An error without a place, from something the scenario named: at that key."""
+    loc = raw.value_loc(key) if isinstance(raw, LocDict) and key in raw else None
+    line, column = (loc[1], loc[2]) if loc else (1, 1)
+    return ScenarioError(exc.message, file=str(path), line=line, column=column)
 
 
 def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = None,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hil.config.yamlio import closest
+from hil.config.yamlio import closest, excerpt
 from hil.errors import ExpressionError
 
 __all__ = ["Expr", "compile_expr", "Where", "NamesProvider", "ChoicesProvider", "Measure"]
@@ -82,6 +82,13 @@ _CONSTRUCT_NAMES: dict[type[ast.AST], str] = {
     ast.Yield: "yield", ast.YieldFrom: "yield",
 }
 _FUNCTIONS = ("abs", "min", "max")
+#: Longest condition expression, in characters (docs/scenarios.md, "Limits").
+MAX_EXPR_CHARS = 1000
+#: Deepest nesting of an expression's syntax tree: operators, calls, parentheses
+#: (``a + b + c`` is 2 deep; 1,000 added terms or 10,000 ``not`` are refused).
+MAX_EXPR_DEPTH = 50
+#: Largest magnitude of a number in an expression (float64's range).
+MAX_CONSTANT = 1.7976931348623157e308
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +113,7 @@ class Expr:
     def evaluate(self, ns: Mapping[str, Any]) -> Value:
         missing = [n for n in self.names if n not in ns]
         if missing:
-            raise _error(f"no value for {missing[0]!r} when evaluating {self.text!r}",
+            raise _error(f"no value for {missing[0]!r} when evaluating {excerpt(self.text)}",
                          self.where, 0)
         with np.errstate(all="ignore"):  # x/0 is inf and NaN compares False, on both paths
             result = self._fn(ns)
@@ -181,9 +188,12 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
     of the first character of ``text`` in its file; error columns add the offset inside.
     """
     if not isinstance(text, str):
-        raise _error(f"expected a condition as a string, got {text!r}", where, 0)
+        raise _error(f"expected a condition as a string, got {excerpt(text)}", where, 0)
     if not text.strip():
         raise _error("empty condition", where, 0)
+    if len(text) > MAX_EXPR_CHARS:
+        raise _error(f"expression of {len(text):,} characters is longer than the limit of "
+                     f"{MAX_EXPR_CHARS:,}: {excerpt(text, 40)}", where, 0)
     if "\n" in text:
         # YAML folds plain multi-line scalars into one line; a literal newline would only
         # come from a block scalar, where columns cannot be mapped back anyway.
@@ -241,6 +251,20 @@ def _distance(op: type[ast.cmpop], left: _Fn, right: _Fn, read: frozenset[str]) 
     return lambda ns, m: (np.abs(diff(ns)) - _half_step(read, m)) / _scale(read, m)
 
 
+def _tree_depth(root: ast.AST) -> int:
+    """Depth of the syntax tree, walked without recursion."""
+    worst = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        worst = max(worst, depth)
+        if depth <= MAX_EXPR_DEPTH:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                         if not isinstance(child, ast.expr_context | ast.operator |
+                                           ast.boolop | ast.cmpop | ast.unaryop))
+    return worst
+
+
 class _Compiler:
     """One pass over the ast: validate against the whitelist and build closures."""
 
@@ -282,8 +306,11 @@ class _Compiler:
 
     def build(self) -> tuple[_Fn, bool, _Rob]:
         source = self._substitute_dotted()
-        try:
+        try:  # within MAX_EXPR_CHARS Python's parser neither recurses nor allocates too far
             tree = ast.parse(source, mode="eval")
+        except (MemoryError, RecursionError, ValueError):
+            raise _error(f"expression too complex to parse: {excerpt(self.text, 40)}",
+                         self.where, 0) from None
         except SyntaxError as exc:
             message = (exc.msg or "invalid syntax").split(" (")[0]
             if not exc.offset:  # Python reports offset 0 when the input ended too early
@@ -293,8 +320,12 @@ class _Compiler:
                 offset = min(exc.offset - 1, len(self.text))
             if re.search(r"(?<![=!<>])=(?!=)", self.text):
                 message += "; use '==' to compare"
-            raise _error(f"bad expression {self.text!r}: {message}", self.where,
+            raise _error(f"bad expression {excerpt(self.text)}: {message}", self.where,
                          offset) from None
+        depth = _tree_depth(tree.body)
+        if depth > MAX_EXPR_DEPTH:
+            raise _error(f"expression nests deeper than {MAX_EXPR_DEPTH} levels: "
+                         f"{excerpt(self.text, 40)}", self.where, 0)
         fn = self._node(tree.body)
         return fn, self._is_condition(tree.body), self._robust(tree.body)
 
@@ -307,7 +338,7 @@ class _Compiler:
 
     def _fail(self, message: str, node: ast.AST) -> ExpressionError:
         offset = getattr(node, "col_offset", 0)
-        return _error(f"{message} in {self.text!r}", self.where, offset)
+        return _error(f"{message} in {excerpt(self.text)}", self.where, offset)
 
     def _segment(self, node: ast.AST) -> str:
         start, end = node.col_offset, getattr(node, "end_col_offset", None)  # type: ignore[attr-defined]
@@ -388,14 +419,18 @@ class _Compiler:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, str):
-                raise self._fail(f"the string {value!r} is only allowed compared with a "
+                raise self._fail(f"the string {excerpt(value)} is only allowed compared with a "
                                  "value-table signal, as in EngineMode == 'LIMP'", node)
             if isinstance(value, bool):
                 constant: Any = np.bool_(value)
             elif isinstance(value, int | float):
+                if isinstance(value, int) and value.bit_length() > 1024 or not (
+                        abs(float(value)) <= MAX_CONSTANT):
+                    raise self._fail(f"the number {excerpt(self._segment(node), 40)} is "
+                                     "beyond float64's range", node)
                 constant = np.float64(value)
             else:
-                raise self._fail(f"the constant {value!r} is not allowed", node)
+                raise self._fail(f"the constant {excerpt(value)} is not allowed", node)
             return lambda _ns: constant
         if isinstance(node, ast.Call):
             return self._call(node)
@@ -467,15 +502,15 @@ class _Compiler:
                 name = self._name(other)
                 table = self.choices(name)
                 if not table:
-                    raise self._fail(f"{name} has no value table, so {label!r} means "
+                    raise self._fail(f"{name} has no value table, so {excerpt(label)} means "
                                      "nothing; compare with a number", node)
                 if label not in table:
-                    raise self._fail(f"{label!r} is not a value of {name}"
+                    raise self._fail(f"{excerpt(label)} is not a value of {name}"
                                      f"{closest(label, table)}; values: "
                                      f"{', '.join(map(str, table))}", node)
                 number = np.float64(table[label])
                 return lambda _ns: number
-        raise self._fail(f"the string {label!r} must be compared directly with a "
+        raise self._fail(f"the string {excerpt(label)} must be compared directly with a "
                          "value-table signal, as in EngineMode == 'LIMP'", node)
 
     def _call(self, node: ast.Call) -> _Fn:
@@ -483,7 +518,7 @@ class _Compiler:
         fname = func.id if isinstance(func, ast.Name) else None
         if fname not in _FUNCTIONS:
             shown = self._segment(func) if fname is None else fname
-            raise self._fail(f"calling {shown!r} is not allowed; only abs, min and max",
+            raise self._fail(f"calling {excerpt(shown)} is not allowed; only abs, min and max",
                              node)
         if node.keywords:
             raise self._fail(f"{fname}() takes no keyword arguments", node.keywords[0])
@@ -522,7 +557,7 @@ class _Compiler:
         if name in ("True", "False", "None"):  # only reachable via odd placeholders
             raise self._fail(f"{name} is not a name", node)
         if not self.known(name):
-            raise self._fail(f"unknown signal or quantity {name!r}"
+            raise self._fail(f"unknown signal or quantity {excerpt(name)}"
                              f"{closest(name, self.suggestions)}", node)
         self.used.add(name)
         return name

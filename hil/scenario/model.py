@@ -23,7 +23,15 @@ from hil.bus.faults import BUS_FAULTS
 from hil.bus.faults import FaultParam as BusParam
 from hil.config.rig import DEFAULT_RIG
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
-from hil.config.yamlio import LocDict, LocList, check_keys, closest, loads_yaml
+from hil.config.yamlio import (
+    LocDict,
+    LocList,
+    check_keys,
+    closest,
+    excerpt,
+    loads_yaml,
+    read_text,
+)
 from hil.errors import HilError, ScenarioError
 from hil.nodes import BENCH
 from hil.scenario.expr import Expr, NamesProvider, compile_expr
@@ -39,6 +47,11 @@ MODES = ("dyno", "road", "track", "manual")
 
 #: A fault of any family may say how long it lasts; the step player clears it then.
 FAULT_DURATION = "duration"
+#: Largest magnitude of a number in a scenario (set values, bounds, parameters).
+MAX_NUMBER = 1e15
+#: Largest ``seed:`` (numpy's generators take 64-bit seeds) and ``count:``.
+MAX_SEED = 2**64 - 1
+MAX_COUNT = 1_000_000_000
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -89,6 +102,7 @@ class Vocabulary:
     fault_modes: Mapping[str, Mapping[str, Any]] | None = None
     operator: Mapping[str, Collection[str]] | None = None
     bus_faults: bool = True
+    calibrations: Collection[str] | None = None   # calibration set names, when known
 
     @classmethod
     def from_dbc(cls, db: Any, **plant: Any) -> Vocabulary:
@@ -461,15 +475,17 @@ _STEP_KEYS = ("at", "wait_until", "timeout", "name", "set", "ramp", "fault", "cl
               "approve", "reject")
 
 
-def load_scenario(path: str | Path, vocab: Vocabulary) -> Scenario:
-    """Read and check a scenario file; every problem is a one-line :class:`ScenarioError`."""
+def load_scenario(path: str | Path, vocab: Vocabulary, *, doc: Any = None) -> Scenario:
+    """Read and check a scenario file; every problem is a one-line :class:`ScenarioError`.
+
+    ``doc``: the file already parsed by :func:`hil.config.yamlio.load_yaml` (the runner
+    reads the rig from it first), so a large file is parsed once.
+    """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario: {exc.strerror or exc}",
-                            file=str(path)) from None
-    return loads_scenario(text, vocab, str(path))
+    text = read_text(path, cls=ScenarioError, what="scenario")
+    if doc is None:
+        return loads_scenario(text, vocab, str(path))
+    return _Loader(text, str(path), vocab).scenario(doc)
 
 
 def loads_scenario(text: str, vocab: Vocabulary, filename: str = "<string>") -> Scenario:
@@ -536,24 +552,29 @@ class _Loader:
         return ns
 
     def number(self, d: Mapping[Any, Any], key: Any, what: str, loc: Where | None) -> float:
+        """A finite number of magnitude at most :data:`MAX_NUMBER` (NaN and inf refused)."""
         value = d[key]
         if isinstance(value, bool):
             return float(value)
         if not isinstance(value, int | float):
-            raise self.err(loc, f"{what}: expected a number, got {value!r}")
+            raise self.err(loc, f"{what}: expected a number, got {excerpt(value)}")
+        if isinstance(value, int) and value.bit_length() > 64 or not (
+                abs(float(value)) <= MAX_NUMBER):  # also False for NaN
+            raise self.err(loc, f"{what}: expected a finite number of magnitude at most "
+                           f"{MAX_NUMBER:g}, got {excerpt(value)}")
         return float(value)
 
     def flag(self, d: LocDict, key: str, what: str) -> bool:
         value = d.get(key, False)
         if not isinstance(value, bool):
-            raise self.err(d.value_loc(key), f"{what}: expected true or false, got {value!r}")
+            raise self.err(d.value_loc(key), f"{what}: expected true or false, got {excerpt(value)}")
         return value
 
     def string(self, d: LocDict, key: str, what: str) -> str:
         value = d[key]
         if not isinstance(value, str) or not value.strip():
             raise self.err(d.value_loc(key), f"{what}: expected a non-empty string, "
-                           f"got {value!r}")
+                           f"got {excerpt(value)}")
         return value
 
     def condition(self, d: LocDict, key: str) -> Expr:
@@ -567,14 +588,14 @@ class _Loader:
     def readable(self, d: LocDict, key: str, what: str) -> str:
         name = self.string(d, key, what)
         if not self.vocab.is_readable(name):
-            raise self.err(d.value_loc(key), f"unknown signal or quantity {name!r}"
+            raise self.err(d.value_loc(key), f"unknown signal or quantity {excerpt(name)}"
                            f"{closest(name, self.vocab.readable_candidates())}")
         return name
 
     def one_of(self, d: LocDict, key: str, options: Collection[str], what: str) -> str:
         value = d[key]
         if value not in options:
-            raise self.err(d.value_loc(key), f"unknown {what} {value!r}"
+            raise self.err(d.value_loc(key), f"unknown {what} {excerpt(value)}"
                            f"{closest(str(value), options)}; one of {', '.join(options)}")
         return value
 
@@ -582,7 +603,7 @@ class _Loader:
         value = self.string(d, key, what)
         known = _provider(names)
         if known is not None and not known(value):
-            raise self.err(d.value_loc(key), f"unknown {what} {value!r}"
+            raise self.err(d.value_loc(key), f"unknown {what} {excerpt(value)}"
                            f"{closest(value, _listing(names))}")
         return value
 
@@ -608,12 +629,13 @@ class _Loader:
 
     def scenario(self, doc: Any) -> Scenario:
         if not isinstance(doc, LocDict):
-            raise self.err((self.file, 1, 1), "a scenario is a mapping with name, description, "
-                           "duration, steps and expect")
+            what = "the file is empty" if doc is None else "the file is not a mapping"
+            raise self.err((self.file, 1, 1), f"{what}; a scenario is a mapping with name, "
+                           "description, duration, steps and expect")
         self.check(doc, _TOP_KEYS, "scenario", ("name", "description", "duration"))
         name = self.string(doc, "name", "name")
         if not _NAME_RE.match(name):
-            raise self.err(doc.value_loc("name"), f"name {name!r}: use letters, digits, "
+            raise self.err(doc.value_loc("name"), f"name {excerpt(name)}: use letters, digits, "
                            "'_', '-' and '.' only (it becomes the test id)")
         description = self.string(doc, "description", "description")
         if len(description.split()) < 3:
@@ -633,8 +655,9 @@ class _Loader:
                 raise self.err(doc.value_loc("tags"), "tags: expected a list of words")
             tags = tuple(raw)
         seed = doc.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise self.err(doc.value_loc("seed"), f"seed: expected an integer, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise self.err(doc.value_loc("seed"), "seed: expected an integer from 0 to "
+                           f"2**64-1, got {excerpt(seed)}")
 
         mode = None
         if "mode" in doc:
@@ -650,8 +673,7 @@ class _Loader:
             name=name, description=description, duration_ns=self.duration_ns,
             file=self.file, where=doc.loc, tags=tags,
             rig=self.string(doc, "rig", "rig") if "rig" in doc else DEFAULT_RIG,
-            calibration=self.string(doc, "calibration", "calibration")
-            if "calibration" in doc else None,
+            calibration=self.calibration(doc) if "calibration" in doc else None,
             plant=self.string(doc, "plant", "plant") if "plant" in doc else None,
             params=self.values(doc, "params", self.vocab.params, "plant parameter"),
             seed=seed, mode=mode, mode_config=mode_config,
@@ -659,6 +681,24 @@ class _Loader:
             steps=self.steps(doc),
             expect=self.expectations(doc),
         )
+
+    def calibration(self, doc: LocDict) -> str:
+        """A calibration set name (checked when the sets are known) or a file path."""
+        ref = self.string(doc, "calibration", "calibration")
+        if "/" in ref or ref.endswith((".yaml", ".yml")):
+            # Relative to the scenario's directory, else to the working directory.
+            path = Path(self.file).parent / ref
+            if not path.is_file():
+                path = Path(ref)
+            if not path.is_file():
+                raise self.err(doc.value_loc("calibration"), f"calibration file "
+                               f"{excerpt(ref)} does not exist")
+            return str(path)
+        sets = self.vocab.calibrations
+        if sets is not None and ref not in sets:
+            raise self.err(doc.value_loc("calibration"), f"unknown calibration set "
+                           f"{excerpt(ref)}{closest(ref, sets)}; sets: {', '.join(sorted(sets))}")
+        return ref
 
     def _initial_names(self) -> NamesProvider | None:
         inputs, quantities = _provider(self.vocab.inputs), _provider(self.vocab.quantities)
@@ -687,7 +727,7 @@ class _Loader:
         out = {}
         for name in mapping:
             if known is not None and not known(str(name)):
-                raise self.err(mapping.key_loc(name), f"unknown {what} {name!r}"
+                raise self.err(mapping.key_loc(name), f"unknown {what} {excerpt(name)}"
                                f"{closest(str(name), _listing(names))}")
             out[str(name)] = self.number(mapping, name, f"{key}: {name}",
                                          mapping.value_loc(name))
@@ -769,7 +809,7 @@ class _Loader:
         out = {}
         for name, spec in mapping.items():
             if known is not None and not known(str(name)):
-                raise self.err(mapping.key_loc(name), f"unknown input {name!r}"
+                raise self.err(mapping.key_loc(name), f"unknown input {excerpt(name)}"
                                f"{closest(str(name), _listing(self._settable()))}")
             if not isinstance(spec, LocDict):
                 raise self.err(mapping.value_loc(name), f"ramp {name}: expected "
@@ -872,9 +912,10 @@ class _Loader:
         if param.kind == "choice":
             return self.one_of(spec, key, param.choices, key)
         count = spec[key]
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise self.err(spec.value_loc(key), f"{key}: expected a whole number >= 1, "
-                           f"got {count!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or not (
+                1 <= count <= MAX_COUNT):
+            raise self.err(spec.value_loc(key), f"{key}: expected a whole number from 1 "
+                           f"to {MAX_COUNT:,}, got {excerpt(count)}")
         return count
 
     def plant_param(self, spec: LocDict, param: Any) -> float:
@@ -1037,9 +1078,9 @@ class _Loader:
                 table = self.vocab.choices_of(signal)
                 if not table:
                     raise self.err(body.value_loc("equals"), f"{signal} has no value table, "
-                                   f"so {raw!r} means nothing; give a number")
+                                   f"so {excerpt(raw)} means nothing; give a number")
                 if raw not in table:
-                    raise self.err(body.value_loc("equals"), f"{raw!r} is not a value of "
+                    raise self.err(body.value_loc("equals"), f"{excerpt(raw)} is not a value of "
                                    f"{signal}{closest(raw, table)}; values: "
                                    f"{', '.join(table)}")
                 equals, label = float(table[raw]), raw

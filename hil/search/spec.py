@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.bus.faults import BUS_FAULTS
 from hil.config.units import UnitError, parse_time_ns
 from hil.config.yamlio import LocDict, LocList, check_keys, closest, load_yaml
 from hil.errors import HilError, ScenarioError
-from hil.bus.faults import BUS_FAULTS
 from hil.scenario.model import MODES, Vocabulary
 
 __all__ = ["SearchSpec", "Range", "FaultKind", "load_spec", "SpecError"]

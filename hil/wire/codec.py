@@ -21,6 +21,17 @@ equals ``Message.decode(data, decode_choices=False)`` float for float. Differenc
 purpose: extra keys in ``values`` are ignored (the ECU encodes from its whole signal dict);
 a range violation raises :class:`~hil.errors.EncodeRangeError` (or saturates and counts);
 NaN is always rejected.
+
+Edges (issue 12), in both modes unless said otherwise; the error is one line naming message,
+signal, value and range:
+
+- an IEEE float32 signal: ``±inf`` encodes as ``±inf`` (as cantools); a finite value beyond
+  float32's range (``|x| > 3.4028235e38``), inside the DBC range or without one, raises in
+  "error" mode (cantools would silently send ``±inf``) and saturates to ``±3.4028235e38``
+  in "saturate" mode; a DBC bound beyond float32 saturates to float32's largest value;
+- an integer signal without a DBC range: ``±inf`` raises in "error" mode (cantools:
+  ``cannot convert float infinity to integer``) and saturates to the field's end in
+  "saturate" mode, like any value whose raw value does not fit the field.
 """
 
 from __future__ import annotations
@@ -49,6 +60,9 @@ OutOfRange = Literal["error", "saturate"]
 # Signal names go into generated source as repr()-quoted dict keys; only plain identifiers
 # (what the DBC grammar allows anyway) are accepted, anything else takes the cantools path.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: Largest finite float32.
+FLOAT32_MAX = 3.4028234663852886e38
+_INF = math.inf
 
 
 class MissingSignalError(HilError, KeyError):
@@ -119,7 +133,16 @@ class _SignalRule:
     def _physical(self, raw: int) -> float:
         return self.conversion.raw_to_scaled(raw, decode_choices=False)  # type: ignore[return-value]
 
+    @property
+    def is_float32(self) -> bool:
+        return bool(self.conversion.is_float) and self.signal.length == 32
+
     def _representable(self, bound: float | None) -> float | None:
+        if bound is not None and self.is_float32:
+            raw = self.conversion.numeric_scaled_to_raw(bound)
+            if abs(raw) > FLOAT32_MAX:
+                return self._physical(math.copysign(FLOAT32_MAX, raw))  # type: ignore[arg-type]
+            return bound
         if bound is None or self.raw_min is None:
             return bound
         raw = self.conversion.numeric_scaled_to_raw(bound)
@@ -142,6 +165,8 @@ class _SignalRule:
 
     def _range_text(self) -> str:
         unit = f" {self.signal.unit}" if self.signal.unit else ""
+        if self.minimum is None and self.maximum is None:
+            return "none in the DBC"
         return f"[{self.minimum}|{self.maximum}]{unit}"
 
     def out_of_range(self, value: Any) -> Any:
@@ -158,14 +183,34 @@ class _SignalRule:
                     return value
             except (TypeError, ValueError, OverflowError):
                 pass
+        below = (value < self.low) if self.low is not None else value == -_INF
         if self.mode == "error":
+            if self.low is None and self.high is None or (
+                    not below and self.high is None) or (below and self.low is None):
+                raise EncodeRangeError(
+                    f"{self.message_name}.{self.name}: value {value!r} cannot be encoded in "
+                    f"the {self.signal.length}-bit integer field (raw [{self.raw_min}|"
+                    f"{self.raw_max}]; DBC range {self._range_text()})")
             raise EncodeRangeError(
                 f"{self.message_name}.{self.name}: value {value!r} outside range "
                 f"{self._range_text()}")
         self.counts[self.name] += 1
-        if self.low is not None and value < self.low:
-            return self.sat_min
-        return self.sat_max
+        bound = self.sat_min if below else self.sat_max
+        if bound is None:  # no DBC bound on that side (an infinity): the end of the field
+            return self._physical(self.raw_min if below else self.raw_max)  # type: ignore[arg-type]
+        return bound
+
+    def float_out_of_range(self, raw: float, value: Any) -> float:
+        """A float32 raw value beyond float32's finite range: ±inf as is (cantools
+        encodes it), a finite one raises or saturates to ±FLOAT32_MAX."""
+        if raw in (_INF, -_INF):
+            return raw
+        if self.mode == "error":
+            raise EncodeRangeError(
+                f"{self.message_name}.{self.name}: value {value!r} does not fit the IEEE "
+                f"float32 field (largest {FLOAT32_MAX:.8g}; DBC range {self._range_text()})")
+        self.counts[self.name] += 1
+        return math.copysign(FLOAT32_MAX, raw)
 
     def raw_out_of_range(self, raw: int, value: Any) -> int:
         """The raw value does not fit the bit field (DBC range wider than the field, or no
@@ -199,10 +244,18 @@ class _SignalRule:
                 isinstance(value, float) and math.isnan(value)):
             value = self.out_of_range(value)
         if self.raw_min is not None:
+            if value in (_INF, -_INF):  # no DBC bound on that side
+                value = self.out_of_range(value)
             raw = self.conversion.numeric_scaled_to_raw(value)
             if not self._fits(raw):
                 fixed = self.raw_out_of_range(raw, value)
                 value = self._physical(fixed)
+        elif self.is_float32:
+            raw = self.conversion.numeric_scaled_to_raw(value)
+            if not -FLOAT32_MAX <= raw <= FLOAT32_MAX:
+                fixed = self.float_out_of_range(raw, value)
+                if fixed != raw:
+                    value = self._physical(fixed)  # type: ignore[arg-type]
         return value
 
 
@@ -281,7 +334,8 @@ class MessageCodec:
     def _compile_encoder(self, signals: list[Signal], fname: str,
                          keep_source: bool = True) -> Callable[[Mapping[str, Any]], bytes]:
         nbits = self.length * 8
-        namespace: dict[str, Any] = {"_missing": self._missing, "_F32": struct.Struct("<f").pack,
+        namespace: dict[str, Any] = {"_missing": self._missing, "_INF": _INF,
+                                     "_F32": struct.Struct("<f").pack,
                                      "_F64": struct.Struct("<d").pack, "_from": int.from_bytes}
         lines = [f"def {fname}(values):"]
         if signals:
@@ -304,14 +358,21 @@ class MessageCodec:
                 cond = f"not ({v} >= {_lit(rule.low)})"
             elif rule.high is not None:
                 cond = f"not ({v} <= {_lit(rule.high)})"
+            elif conv.is_float:
+                cond = f"{v} != {v}"  # NaN only (±inf is a float value)
             else:
-                cond = f"{v} != {v}"  # NaN only
+                cond = f"not (-_INF < {v} < _INF)"  # NaN and ±inf: no integer for them
+            if not conv.is_float and (rule.low is None) != (rule.high is None):
+                cond += f" or {v} in (_INF, -_INF)"  # the side without a bound
             body.append(f"if {cond}: {v} = _rule{i}.out_of_range({v})")
             # -- physical -> raw, the same expressions as cantools' conversion classes.
             body += _scaled_to_raw(conv, v, r)
             if not conv.is_float and not rule.range_fits_field:
                 body.append(f"if not ({rule.raw_min} <= {r} <= {rule.raw_max}): "
                             f"{r} = _rule{i}.raw_out_of_range({r}, {v})")
+            if rule.is_float32:
+                body.append(f"if not ({_lit(-FLOAT32_MAX)} <= {r} <= {_lit(FLOAT32_MAX)}): "
+                            f"{r} = _rule{i}.float_out_of_range({r}, {v})")
             if rule.choices:
                 lines.append(f"    if {v}.__class__ is str: {r} = _rule{i}.choice({v})")
                 lines.append("    else:")
