@@ -515,6 +515,13 @@ class _Loader:
         self.file = filename
         self.vocab = vocab
         self.duration_ns = 0
+        self._candidates: list[str] | None = None
+
+    def candidates(self) -> list[str]:
+        """The readable names for "did you mean" (sorted once per file, not per condition)."""
+        if self._candidates is None:
+            self._candidates = self.vocab.readable_candidates()
+        return self._candidates
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -590,7 +597,7 @@ class _Loader:
     def condition(self, d: LocDict, key: str) -> Expr:
         loc = self.expr_loc(d.value_loc(key))
         expr = compile_expr(d[key], self.vocab.is_readable, self.vocab.choices_of, loc,
-                            candidates=self.vocab.readable_candidates())
+                            candidates=self.candidates())
         if not expr.names:
             raise self.err(loc, f"condition {q(expr)} reads no signal, so it proves nothing")
         return expr
@@ -599,7 +606,7 @@ class _Loader:
         name = self.string(d, key, what)
         if not self.vocab.is_readable(name):
             raise self.err(d.value_loc(key), f"unknown signal or quantity {excerpt(name)}"
-                           f"{closest(name, self.vocab.readable_candidates())}")
+                           f"{closest(name, self.candidates())}")
         return name
 
     def one_of(self, d: LocDict, key: str, options: Collection[str], what: str) -> str:
