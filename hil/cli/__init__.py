@@ -24,6 +24,8 @@ SUBCOMMANDS = {
                   "sanity, pacing"),
     "replay": ("hil.cli.replay", "feed a recorded log into the ECU runtime and compare its "
                "outputs (back-to-back)"),
+    "check": ("hil.cli.check", "judge a recorded trace (BLF, ASC, log, MF4) against a "
+              "scenario's expectations, offline"),
 }
 
 

@@ -198,6 +198,35 @@ def hil(request: pytest.FixtureRequest):
         helper.close()
 
 
+@pytest.fixture
+def hil_check(request: pytest.FixtureRequest):
+    """Judge a recorded trace against a scenario's expectations (hil.run.check), e.g. in CI
+    on traces recorded on a bench::
+
+        def test_bench_recording(hil_check):
+            result = hil_check("recordings/egt.blf", "scenarios/safety/egt_overtemp.yaml",
+                               rig="rigs/udp.yaml", start="last-segment")
+            assert result.passed, result.failure_text()
+
+    Reports (result.json, plots) go to ``<--hil-report>/check/<test name>/``.
+    """
+    from hil.run.check import check_trace
+
+    config = request.config
+    report = Path(config.getoption("hil_report")) / "check" / _safe_name(request.node.name)
+
+    def judge(trace: str | Path, scenario: str | Path, **kwargs: Any) -> Any:
+        kwargs.setdefault("rig", config.getoption("rig"))
+        kwargs.setdefault("plots", not config.getoption("hil_no_plots"))
+        return check_trace(trace, scenario, report_dir=report, **kwargs)
+
+    return judge
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                    items: list[pytest.Item]) -> None:
     """Longest scenarios first, so with ``-n 2`` no worker is left alone with the lap at the end.

@@ -311,19 +311,33 @@ def _recover_origin(rec: dict[int, np.ndarray], schedule: dict[int, int],
 
 def _keys(times: np.ndarray, trigger_t: np.ndarray | None, slot: tuple[int, int] | None,
           exec_ns: int, trigger_period: int = 0) -> np.ndarray:
-    """Alignment key of each output frame, in ns: for a triggered message the *index* of
-    the trigger frame it answered times the trigger period (so the window counts trigger
-    frames, not the recording's jitter); for a cyclic one its slot in the schedule."""
+    """Alignment key of each output frame, in ns.
+
+    Triggered message: the *index* of the trigger frame it answered times the trigger
+    period (the window then counts trigger frames, not the recording's jitter). Each
+    trigger is answered once, in order: an output takes the oldest trigger not yet
+    answered at or before it (a stalled ECU answers a burst of triggers late, in order);
+    one with no such trigger (nor one within 1.5 periods) is a watchdog run, keyed
+    between the trigger frames by its own time. Cyclic message: its schedule slot.
+    """
     if trigger_t is not None and trigger_t.size:
-        idx = np.searchsorted(trigger_t, times - exec_ns, side="right") - 1
-        trig = trigger_t[np.clip(idx, 0, None)]
-        # No trigger within the watchdog's 1.5 periods before it: a watchdog run, keyed
-        # between the trigger frames by its own time.
-        late = times - trig - exec_ns
-        answered = (idx >= 0) & (late <= 3 * trigger_period // 2)
-        frac = np.clip(late / trigger_period, 0, None)
-        return np.where(answered, idx * trigger_period,
-                        np.round((np.clip(idx, 0, None) + frac) * trigger_period)).astype(np.int64)
+        keys = np.empty(times.size, dtype=np.int64)
+        latest = np.searchsorted(trigger_t, times - exec_ns, side="right") - 1
+        stale = 10 * trigger_period  # an unanswered trigger older than this was lost
+        p = 0
+        n = trigger_t.size
+        for j, t in enumerate(times.tolist()):
+            last = int(latest[j])
+            while p <= last and t - exec_ns - int(trigger_t[p]) > stale:
+                p += 1
+            if p <= last:
+                keys[j] = p * trigger_period
+                p += 1
+            else:
+                ref = max(last, 0) if last < n else n - 1
+                frac = max(t - exec_ns - int(trigger_t[ref]), 0) / trigger_period
+                keys[j] = round((ref + min(frac, 0.999)) * trigger_period) if last >= 0 else t
+        return keys
     if slot is not None:
         first, cycle = slot
         return first + np.round((times - first) / cycle).astype(np.int64) * cycle
@@ -455,11 +469,18 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
     end_ns = int(all_frames.t_end_ns[-1]) + shift + 1
 
     def feed():
+        # A frame stamped t is handled before the ECU's own events due at t: that is what
+        # the live ECU did (its clock handles the frames already received before a due or
+        # late task, and stamps them with that task's time); simpy would otherwise run the
+        # task first, its event being older.
         step = max(n_in // 20, 1)
         for k in range(n_in):
             at = int(in_t[k]) + shift
             if at > env.now:
-                yield env.timeout(at - env.now)
+                wake = simpy.Event(env)
+                wake._ok, wake._value = True, None
+                env.schedule(wake, priority=simpy.events.URGENT, delay=at - env.now)
+                yield wake
             msg = can.Message(arbitration_id=int(in_id[k]), data=in_data[k, :in_dlc[k]].tobytes(),
                               is_extended_id=int(in_id[k]) > 0x7FF, check=False)
             for fn in bus.callbacks:

@@ -5,8 +5,9 @@ Whatever python-can's ``can.LogReader`` opens (``.blf``, ``.asc``, ``.log``, ``.
 columnar form, decoded through a DBC like a run's own trace: ``hil replay`` compares an
 ECU's recorded outputs with it and ``hil check`` judges a scenario's expectations on it.
 
-Times: t=0 of the trace is the first frame of the log; :attr:`Trace.start_time_s` is that
-frame's absolute timestamp (Unix seconds where the recorder wrote wall-clock time). The
+Times: a log in wall-clock time (Unix timestamps) starts at its first frame, and
+:attr:`Trace.start_time_s` is that frame's timestamp; a log in relative time (a SIL run's
+export, an ASC file relative to its trigger block) keeps its times (start_time_s 0). The
 trace's sender of a frame is its DBC sender (the log does not say who sent it); error and
 remote frames are kept out of the signals (error frames are recorded, flagged).
 """
@@ -32,6 +33,8 @@ __all__ = ["LogTrace", "read_log", "LOG_SUFFIXES"]
 LOG_SUFFIXES = (".blf", ".asc", ".log", ".csv", ".mf4", ".trc")
 
 Progress = Callable[[str, float], None]
+#: Timestamps later than 1971 are wall-clock (Unix) times; earlier ones relative times.
+_WALL_CLOCK_S = 86400 * 365
 
 
 @dataclass
@@ -56,11 +59,11 @@ def _count_hint(path: Path) -> int | None:
     return None
 
 
-def _timestamp_source(path: Path, start_s: float) -> str:
+def _timestamp_source(path: Path, first_s: float) -> str:
     kind = {".blf": "BLF", ".asc": "ASC", ".log": "candump log", ".mf4": "MF4 bus logging",
             ".csv": "CSV", ".trc": "PEAK trace"}.get(path.suffix.lower(), path.suffix)
-    if start_s > 86400 * 365:  # later than 1971: the recorder wrote wall-clock time
-        when = datetime.fromtimestamp(start_s, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if first_s > _WALL_CLOCK_S:  # the recorder wrote wall-clock time
+        when = datetime.fromtimestamp(first_s, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         clock = f"wall-clock time, first frame {when}"
     else:
         clock = "relative time, no wall-clock date"
@@ -113,7 +116,9 @@ def read_log(path: str | os.PathLike[str], db: Database, *,
     if not any(not (r[3] & FLAG_ERROR) for r in rows):
         raise TraceError(f"{path}: the log holds no CAN data frames")
     rows.sort(key=lambda r: r[0])  # a merged or multi-channel log may be out of order
-    start = rows[0][0]
+    # A log in relative time (SIL exports, ASC relative to its trigger block) keeps its
+    # times; a wall-clock log starts at its first frame.
+    start = rows[0][0] if rows[0][0] > _WALL_CLOCK_S else 0.0
     for t, fid, data, flags, sender in rows:
         t_ns = round((t - start) * 1e9)
         trace.add_frame(t_ns, t_ns, fid, data, sender, flags)
@@ -121,4 +126,4 @@ def read_log(path: str | os.PathLike[str], db: Database, *,
     trace.close()
     if progress is not None:
         progress(f"read {len(rows)} frames", 1.0)
-    return LogTrace(trace, path, len(rows), _timestamp_source(path, start))
+    return LogTrace(trace, path, len(rows), _timestamp_source(path, rows[0][0]))
