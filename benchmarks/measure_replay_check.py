@@ -94,6 +94,7 @@ def one_run(k: int, work: Path, scenario: Path, group: str, port: int,
             live = json.loads(results[0].read_text())
             done = subprocess.run([PY, "-m", "hil", "check", str(run_dir / "logger.blf"),
                                    "--scenario", str(scenario), "--rig", str(tmp_rig),
+                                   "--start", "last-segment",
                                    "--report", str(run_dir / "check"), "--no-plots"],
                                   cwd=REPO, capture_output=True, text=True)
             checked = list((run_dir / "check").rglob("result.json"))

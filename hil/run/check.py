@@ -44,9 +44,10 @@ __all__ = ["check_trace", "START_CHOICES"]
 START_CHOICES = ("first", "last-segment")
 
 
-def _segment_start(trace: Trace, plant_node: str = "PLANT") -> tuple[int, str]:
+def _segment_start(trace: Trace, duration_ns: int, plant_node: str = "PLANT") -> tuple[int, str]:
     """Where the plant's fastest cyclic message last restarted after a pause of more than
-    ten cycles (or its first frame)."""
+    ten cycles and then ran for (90 % of) the scenario's duration: the last scenario run in
+    the log, not a stall inside it nor the preflight before it."""
     msgs = [m for m in trace.db.messages if plant_node in m.senders and cycle_time_ns(m)]
     if not msgs:
         raise TraceError(f"--start last-segment: the DBC has no cyclic {plant_node} message")
@@ -55,9 +56,11 @@ def _segment_start(trace: Trace, plant_node: str = "PLANT") -> tuple[int, str]:
     if not t.size:
         raise TraceError(f"--start last-segment: the log has no {fastest.name} frame")
     gaps = np.flatnonzero(np.diff(t) > 10 * (cycle_time_ns(fastest) or 0))
-    first = int(t[gaps[-1] + 1]) if gaps.size else int(t[0])
-    return first, (f"where {fastest.name} last restarted ({gaps.size} pause(s) of more than "
-                   f"10 cycles before it)")
+    starts = [int(t[0])] + [int(t[g + 1]) for g in gaps.tolist()]
+    long_enough = [s for s in starts if int(t[-1]) - s >= 0.9 * duration_ns]
+    first = long_enough[-1] if long_enough else starts[0]
+    return first, (f"where {fastest.name} last restarted for the scenario's duration "
+                   f"({len(starts) - 1} pause(s) of more than 10 cycles in the log)")
 
 
 def _window(logged: LogTrace, start_ns: int, duration_ns: int) -> Trace:
@@ -114,7 +117,7 @@ def check_trace(log: str | os.PathLike[str], scenario: str | os.PathLike[str] | 
         start_ns = 0
         how = ("the log's first frame" if logged.start_time_s else "the log's t=0")
     elif start == "last-segment":
-        start_ns, how = _segment_start(logged.trace)
+        start_ns, how = _segment_start(logged.trace, scn.duration_ns)
     else:
         start_ns = round(float(start) * 1e9)
         how = f"{float(start):g} s into the log"

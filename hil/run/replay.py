@@ -177,7 +177,7 @@ class ReplayReport:
                  f"{self.duration_s:.2f} s; ECU frames recorded {self.outputs_recorded}, "
                  f"replayed {self.outputs_replayed}",
                  f"  timestamps: {self.timestamp_source}",
-                 f"  ECU schedule origin: {self.origin_s:+.6f} s from the first frame "
+                 f"  ECU schedule origin: t={self.origin_s:+.6f} s on the log's time axis "
                  f"({self.origin_how}); first {self.skip_s:g} s not compared",
                  f"{'signal':30s} {'result':6s} {'compared':>8s}  {'tolerance':34s} outcome"]
         for s in self.signals:
