@@ -464,6 +464,12 @@ class Scenario:
     expect: tuple[Expectation, ...] = ()
 
     @property
+    def bus_faults(self) -> tuple[Fault, ...]:
+        """The bus faults the scenario injects: they need the simulated bus (a real bus
+        cannot corrupt a CRC or drop a frame on request)."""
+        return tuple(s.fault for s in self.steps if s.fault is not None and s.fault.kind == "bus")
+
+    @property
     def names(self) -> frozenset[str]:
         """Every trace name a condition or expectation reads."""
         out: set[str] = set()
