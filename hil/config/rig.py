@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.config.session import SessionPolicy, parse_session
 from hil.config.units import UnitError, parse_time_ns
 from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, excerpt, load_yaml
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
-            "plant", "bus", "step", "out_of_range", "signal_map", "preflight", "install")
+            "plant", "bus", "step", "out_of_range", "signal_map", "preflight", "install",
+            "session")
 CLOCKS = ("simulated", "wall")
 ECUS = ("local", "external")
 OUT_OF_RANGE = ("error", "saturate")
@@ -62,6 +64,7 @@ class RigConfig:
     description: str = ""
     preflight: dict[str, Any] = field(default_factory=dict)
     locs: dict[str, Loc] = field(default_factory=dict)
+    session: SessionPolicy | None = None     # how a wall-clock run reaches a known ECU state
 
     @property
     def simulated_bus(self) -> bool:
@@ -210,7 +213,11 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         publish=_links(signal_map.get("publish"), "signal_map.publish", signal_map.loc),
         apply=_links(signal_map.get("apply"), "signal_map.apply", signal_map.loc),
         description=_string(raw, "description", ""),
-        preflight=_mapping(raw, "preflight"), locs=locs)
+        preflight=_mapping(raw, "preflight"), locs=locs,
+        session=parse_session(raw.get("session"), raw.loc))
+    if rig.session is not None and clock != "wall":
+        raise error_at(raw.value_loc("session"), "session: only a wall-clock rig (clock: wall) "
+                       "has an ECU session to reach; the SIL bench builds a fresh ECU per run")
     return rig
 
 
