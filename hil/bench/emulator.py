@@ -22,6 +22,7 @@ from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
 from hil.config.session import check_session
 from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_calibration
 
 
 class EcuEmulator:
@@ -66,8 +67,11 @@ class EcuEmulator:
         self.ecu: EcuRuntime = loop.ecu
         session = rig.session
         if session is not None:
+            config = loop.ecu_config
+            chosen = calibration if calibration is not None else rig.calibration
             self.ecu.session(reset_request=session.request,
-                             wake_on_bus=session.supervision == "first_reception")
+                             wake_on_bus=session.supervision == "first_reception",
+                             reload_calibration=lambda: load_calibration(config, chosen))
         self.config = loop.ecu_config
         self._realtime = realtime
         self._cpu = cpu

@@ -120,8 +120,11 @@ def reach_known_state(rig: RigConfig, db: Any, codec: Codec) -> SessionOutcome:
 class EcuProcess:
     """``hil ecu`` for one scenario (``session: {restart: process}``), on the rig's bus."""
 
-    def __init__(self, rig: RigConfig, *, startup_s: float = 30.0) -> None:
+    def __init__(self, rig: RigConfig, *, calibration: Any = None,
+                 startup_s: float = 30.0) -> None:
         cmd = [sys.executable, "-m", "hil", "ecu", "--rig", str(rig.path), "--trace", "none"]
+        if calibration is not None:
+            cmd += ["--calibration", str(calibration)]
         if rig.ecu_config is not None:
             cmd += ["--ecu-config", str(rig.ecu_config)]
         if rig.bus.get("channel") is not None:

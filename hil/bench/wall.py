@@ -100,6 +100,7 @@ class WallBench(LoopBase):
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in db.messages}
         self._realtime = realtime
         self._cpu = cpu
+        self._calibration = calibration    # the scenario's: an ECU the bench starts runs it
         self._stack = contextlib.ExitStack()
         self._started = False
         self._closed = False
@@ -162,7 +163,7 @@ class WallBench(LoopBase):
 
         session = self.rig.session
         if session is not None and session.restart == "process" and self._ecu_process is None:
-            self._ecu_process = EcuProcess(self.rig)
+            self._ecu_process = EcuProcess(self.rig, calibration=self._calibration)
         self._preflight = fitness = run_preflight(self.rig, realtime=self._realtime,
                                                   own_ecu=False)
         if fitness.passed and session is not None:

@@ -152,8 +152,10 @@ class EcuRuntime:
         self._by_frame = {e.name: e for e in self._rx.values()}
         self._extra = extra
         self._power_on_signals = dict(self.signals)
+        self._reload_calibration: Callable[[], Any] | None = None
 
-    def session(self, *, reset_request: str | None = None, wake_on_bus: bool = False) -> None:
+    def session(self, *, reset_request: str | None = None, wake_on_bus: bool = False,
+                reload_calibration: Callable[[], Any] | None = None) -> None:
         """What a rig's ``session:`` asks of the ECU (``hil ecu``; call before start()).
 
         ``reset_request``: the DBC signal that re-initialises the runtime (:meth:`reset`)
@@ -161,7 +163,9 @@ class EcuRuntime:
         reception, as production ECUs do -- the tasks (and the controllers' clock) start
         at the first frame received, so an ECU powered up before the bench is not in
         LIMP; until then the cyclic messages carry the controllers' defaults.
+        ``reload_calibration``: the power-on calibration, loaded again for each reset.
         """
+        self._reload_calibration = reload_calibration
         self._request_id = None
         if reset_request is not None:
             owner = next((m for m in self.db.messages
@@ -208,6 +212,10 @@ class EcuRuntime:
         alive counters run on (receivers see at most a counter jump)."""
         self.signals.clear()
         self.signals.update(self._power_on_signals)
+        if self._reload_calibration is not None:
+            # Learning controllers adapt their calibration in place (the tuner's fuel map):
+            # a reset starts again from the calibration as it was at power-on.
+            self.calibration = self._reload_calibration()
         for task in self.tasks:
             task.controllers = [self._instantiate(c, task.spec, self._extra)
                                 for c in task.spec.controllers]

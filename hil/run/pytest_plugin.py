@@ -98,18 +98,39 @@ class ScenarioFile(pytest.File):
 
 def needs_other_rig(scenario: Any, rig: str | Path | None) -> str | None:
     """Why ``scenario`` cannot run on ``rig`` (None: it can). Bus faults need the
-    simulated bus; a wall-clock rig on a real bus skips such scenarios."""
+    simulated bus; a scenario's own calibration needs an ECU the bench starts with it (SIL,
+    or ``session: {restart: process}``), not one already running on the wire."""
     from hil.config.rig import load_rig, resolve_rig_path
 
     faults = scenario.bus_faults
-    if not faults:
+    if not faults and scenario.calibration is None:
         return None
     rig_cfg = load_rig(resolve_rig_path(rig if rig is not None else scenario.rig, scenario.file))
-    if rig_cfg.simulated_bus:
+    if faults and not rig_cfg.simulated_bus:
+        modes = ", ".join(sorted({f.mode for f in faults}))
+        return (f"needs the simulated bus (bus fault {modes}); rig {rig_cfg.name} is on "
+                f"{rig_cfg.bus.get('interface')}: run it on rigs/sil.yaml")
+    restarts = rig_cfg.session is not None and rig_cfg.session.restart == "process"
+    if scenario.calibration is not None and rig_cfg.ecu == "external" and not restarts:
+        # The ECU on the wire runs the calibration it was flashed (started) with.
+        runs = _external_calibration(rig_cfg)
+        if runs is None or Path(runs).stem != Path(scenario.calibration).stem:
+            return (f"needs calibration {scenario.calibration}; the external ECU of rig "
+                    f"{rig_cfg.name} runs {Path(runs).stem if runs else 'its own'}: run it on "
+                    "rigs/sil.yaml or a rig with session: {restart: process}")
+    return None
+
+
+def _external_calibration(rig: Any) -> Path | None:
+    """The calibration an external ECU of ``rig`` runs (hil ecu: the rig's, else ecu.yaml's)."""
+    if rig.calibration is not None:
+        return Path(rig.calibration)
+    if rig.ecu_config is None:
         return None
-    modes = ", ".join(sorted({f.mode for f in faults}))
-    return (f"needs the simulated bus (bus fault {modes}); rig {rig_cfg.name} is on "
-            f"{rig_cfg.bus.get('interface')}: run it on rigs/sil.yaml")
+    from hil.nodes.ecu_config import load_ecu_config
+    from hil.wire.dbc import load_dbc
+
+    return load_ecu_config(rig.ecu_config, load_dbc(rig.dbc)).calibration
 
 
 def _skipped_summary(scenario: Any, reason: str) -> dict[str, Any]:

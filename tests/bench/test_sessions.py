@@ -75,7 +75,11 @@ def _reset_frame(db, codec) -> bytes:
 def test_a_reset_request_reinitialises_the_ecu_runtime():
     bench = open_bench(REPO / "rigs" / "sil.yaml")
     ecu = bench.ecu
-    ecu.session(reset_request="EcuResetRequest")
+    from hil.nodes.ecu_config import load_calibration
+
+    ecu.session(reset_request="EcuResetRequest",
+                reload_calibration=lambda: load_calibration(ecu.config))
+    adapted = ecu.calibration
     bench.operator.set("EmergencyStop", 1)
     bench.run_for(0.3)
     bench.operator.set("EmergencyStop", 0)
@@ -86,6 +90,8 @@ def test_a_reset_request_reinitialises_the_ecu_runtime():
     assert ecu.resets == 1 and ecu.signals["FaultCodes"] == 0
     bench.run_for(0.5)
     assert ecu.signals["FaultCodes"] == 0 and ecu.signals["EngineMode"] == 0
+    # Learnt state goes too: the calibration is the power-on one again, not the adapted.
+    assert ecu.calibration is not adapted
     # A second request is honoured too (its E2E state restarts with the runtime).
     ecu._on_data(0x51, _reset_frame(bench.db, bench.codec))
     assert ecu.resets == 2
@@ -143,3 +149,15 @@ def test_a_stall_beyond_the_ecu_tolerance_makes_later_failures_inconclusive():
                             end_ns=5_000_000_000)
     assert is_inconclusive(timing[0]) and "half the 50 ms timing bound" in timing[0].reason
     assert not is_inconclusive(timing[1])
+
+
+def test_a_scenario_with_its_own_calibration_is_skipped_on_an_external_ecu():
+    from hil.run.pytest_plugin import needs_other_rig
+
+    lap = load(REPO / "scenarios" / "vehicle" / "race_car_lap.yaml")
+    reason = needs_other_rig(lap, REPO / "rigs" / "udp.yaml")
+    assert reason is not None and reason.startswith("needs calibration race_car")
+    assert "runs road_car" in reason
+    pull = load(REPO / "scenarios" / "vehicle" / "full_throttle_pull.yaml")   # road_car
+    assert needs_other_rig(pull, REPO / "rigs" / "udp.yaml") is None
+    assert needs_other_rig(lap, REPO / "rigs" / "sil.yaml") is None
