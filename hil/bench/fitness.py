@@ -50,7 +50,8 @@ def qualify_stalls(verdicts: Sequence[Verdict], stalls: Sequence[tuple[int, int]
     """Failed verdicts a bench stall could have caused -> INCONCLUSIVE naming the stall.
 
     ``stalls``: (bench time, lateness) in ns. A stall counts against a failed verdict when
-    it happened before the violation (or before the end, for a verdict without a time)
+    it happened before the violation (for a timing expectation: before the violation plus
+    its bound; before the end for a verdict without a time)
     and was longer than ``tolerance_ns`` (the ECU's supervision) or, for a timing
     expectation, longer than half its bound.
     """
@@ -67,7 +68,9 @@ def qualify_stalls(verdicts: Sequence[Verdict], stalls: Sequence[tuple[int, int]
         if limit is None:
             out.append(v)
             continue
-        until = v.t_ns if v.t_ns is not None else end_ns
+        # A timing expectation is decided over [its cause, cause + bound]: a stall inside
+        # that window counts too (a reaction the stall delayed past the bound).
+        until = end_ns if v.t_ns is None else v.t_ns + (bound or 0)
         culprits = [(t, late) for t, late in stalls if t <= until and late > limit]
         if not culprits:
             out.append(v)

@@ -149,6 +149,10 @@ def test_a_stall_beyond_the_ecu_tolerance_makes_later_failures_inconclusive():
                             end_ns=5_000_000_000)
     assert is_inconclusive(timing[0]) and "half the 50 ms timing bound" in timing[0].reason
     assert not is_inconclusive(timing[1])
+    # A stall inside a latency's window (after its cause, before cause + bound) counts.
+    window = qualify_stalls([_failed(latency, 1_000_000_000)], [(1_020_000_000, 5_000_000)],
+                            tolerance_ns=tolerance, end_ns=5_000_000_000)
+    assert is_inconclusive(window[0]) and "at 1.020 s" in window[0].reason
 
 
 def test_a_scenario_with_its_own_calibration_is_skipped_on_an_external_ecu():
