@@ -25,15 +25,6 @@ OUTSIDE_DOCUMENTS = ("ARCHITECTURE" + ".md", "STYLE" + ".md", "REFERENCE" + ".md
 #: An absolute path of a machine (a top-level work, root or home folder) or the shared
 #: folder beside the checkout. A path inside a URL or a word is not one.
 MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:work|root|home)/|\.\./shared\b")
-#: Files the plants engineer is rewriting to cite docs/plants/ (issue 10, item 7) while
-#: this test lands; nothing else may name an outside document or a machine path. Empty this
-#: once their change is on main (tests/test_docs.py::test_pending_files_still_exist).
-PENDING_PLANTS = frozenset({
-    "benchmarks/proto_numba_plant.py", "docs/plants/README.md", "docs/plants/engine.md",
-    "docs/plants/turbo.md", "plants/engine.py", "plants/exhaust.py", "plants/turbo.py",
-    "plants/params/race_car.yaml", "plants/params/road_car.yaml",
-    "tests/plants/test_plants_reference.py",
-})
 #: Directories that are never part of the repository, for a tree without git.
 UNTRACKED = {".git", ".venv", "venv", ".tox", "reports", "build", "dist", "__pycache__",
              ".hypothesis", ".pytest_cache"}
@@ -70,13 +61,7 @@ def text_of(path: Path) -> str | None:
 
 
 def text_files() -> list[tuple[Path, str]]:
-    return [(p, t) for p in tracked_files() if (t := text_of(p)) is not None
-            and p.relative_to(REPO).as_posix() not in PENDING_PLANTS]
-
-
-def test_pending_files_still_exist():
-    missing = sorted(name for name in PENDING_PLANTS if not (REPO / name).is_file())
-    assert not missing, f"no longer in the tree, drop from PENDING_PLANTS: {missing}"
+    return [(p, t) for p in tracked_files() if (t := text_of(p)) is not None]
 
 
 def markdown_docs() -> list[Path]:

@@ -94,6 +94,9 @@ class WallClockEnvironment(NsEnvironment):
         self.overrun_ns = overrun_ns
         self.max_block_ns = max_block_ns
         self.overruns = 0
+        #: (bench time the event was due, how late it ran) of every overrun, in ns: the
+        #: bench's stalls, which qualify() weighs against every verdict (hil.bench.fitness).
+        self.stalls: list[tuple[int, int]] = []
         self.realtime_policy = "not started"
         self._record = record_lateness
         self._lateness: list[int] = []
@@ -167,6 +170,7 @@ class WallClockEnvironment(NsEnvironment):
             self._lateness.append(late)
         if late > self.overrun_ns:
             self.overruns += 1
+            self.stalls.append((deadline, late))
         super().step()
 
     # -- reporting -----------------------------------------------------------------

@@ -20,7 +20,9 @@ from hil.bench.clock import NS_PER_S, WallClockEnvironment
 from hil.bench.wall import start_wall_time
 from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
+from hil.config.session import check_session
 from hil.nodes.ecu import EcuRuntime
+from hil.nodes.ecu_config import load_calibration
 from hil.trace.export import export
 
 
@@ -36,6 +38,7 @@ class EcuEmulator:
                  realtime: bool = True, cpu: int | None = None) -> None:
         self.rig = rig
         self.db, self.codec = load_contract(rig)
+        check_session(rig.session, self.db)
         self.env = WallClockEnvironment()
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
         bus: list[RecordingBus] = []
@@ -63,6 +66,13 @@ class EcuEmulator:
         assert loop.ecu is not None and loop.ecu_config is not None
         self.trace = loop.trace
         self.ecu: EcuRuntime = loop.ecu
+        session = rig.session
+        if session is not None:
+            config = loop.ecu_config
+            chosen = calibration if calibration is not None else rig.calibration
+            self.ecu.session(reset_request=session.request,
+                             wake_on_bus=session.supervision == "first_reception",
+                             reload_calibration=lambda: load_calibration(config, chosen))
         self.config = loop.ecu_config
         self._realtime = realtime
         self._cpu = cpu

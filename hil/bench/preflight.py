@@ -133,16 +133,39 @@ def _seconds(rig: RigConfig, key: str, default: str) -> float:
 
 
 def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: bool = True,
-                  warmup_s: float = 0.3) -> Fitness:
-    """Run the rig's plant node against the ECU on the wire for a moment and check it."""
-    from hil.bench.wall import WallBench
+                  warmup_s: float = 0.3, own_ecu: bool = True) -> Fitness:
+    """Run the rig's plant node against the ECU on the wire for a moment and check it.
+
+    The ECU is first brought to its known state by the rig's session policy (a reset
+    request; with ``own_ecu`` and ``session: {restart: process}`` a ``hil ecu`` of its
+    own for the preflight), so what is checked is the ECU a scenario will meet.
+    """
+    from hil.bench.session import EcuProcess
 
     listen = seconds if seconds is not None else _seconds(rig, "listen", "1.5 s")
     tolerance = float(rig.preflight.get("cycle_tolerance", 0.2))
     report = Fitness(rig.name)
+    session = rig.session
+    process = (EcuProcess(rig) if own_ecu and session is not None
+               and session.restart == "process" else None)
+    try:
+        return _run_preflight(rig, report, listen, tolerance, realtime, warmup_s)
+    finally:
+        if process is not None:
+            process.stop()
+
+
+def _run_preflight(rig: RigConfig, report: Fitness, listen: float, tolerance: float,
+                   realtime: bool, warmup_s: float) -> Fitness:
+    from hil.bench.session import reach_known_state
+    from hil.bench.wall import WallBench
+
     bench = WallBench(rig, realtime=realtime)   # raises InterfaceUnavailable: exit 2
     report.add("bus", PASS, f"{rig.bus.get('interface')} channel {rig.bus.get('channel')!r} "
                "opened")
+    if rig.session is not None:
+        outcome = reach_known_state(rig, bench.db, bench.codec)
+        report.add("ECU reset", PASS if outcome.ok else FAIL, outcome.detail)
     try:
         plant = bench.plant
         # A quiet operating point: the dyno holds speed, part throttle.
@@ -161,6 +184,7 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
     _check_traffic(report, bench)
     _check_ecu_messages(report, bench, trace, warmup_s, tolerance)
     _check_sanity(report, trace, warmup_s, rig.sanity)
+    _check_ecu_state(report, rig, trace, bench, warmup_s)
     p = report.pacing
     figures_text = (f"lateness p50 {p['p50_us']:.1f} us, p99 {p['p99_us']:.1f} us, max "
                     f"{p['max_us']:.1f} us, {p['overruns']} overruns over {p['events']} events "
@@ -172,6 +196,52 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
         report.add("self-test pacing", WARN, f"{figures_text}; 1 ms timing expectations will "
                    f"be INCONCLUSIVE: {reason}")
     return report
+
+
+def _check_ecu_state(report: Fitness, rig: RigConfig, trace: Any, bench: Any,
+                     warmup_s: float) -> None:
+    """The ECU must stay in its known state (the session's ready values: NORMAL, no latched
+    fault) for the whole listen: a FAIL, not a warning -- a scenario would start from it.
+    Only a bench stall beyond what the ECU's supervision tolerates, before the ECU left
+    the state, makes it a warning naming the stall (the session resets it before t=0)."""
+    from hil.bench.fitness import ecu_stall_tolerance_ns
+
+    if rig.session is None:
+        return
+    first_bad: int | None = None
+    problems = []
+    for name, value in rig.session.ready.items():
+        if not trace.has(name):
+            problems.append(f"{name} never received")
+            continue
+        s = trace.signal(name)
+        t_ns = np.asarray(s.t_ns, dtype=np.int64)
+        keep = t_ns >= int(warmup_s * 1e9)
+        values, t_ns = np.asarray(s.values, dtype=float)[keep], t_ns[keep]
+        bad = np.flatnonzero(values != value)
+        if values.size == 0:
+            problems.append(f"{name} never received")
+        elif bad.size:
+            i = int(bad[0])
+            first_bad = min(int(t_ns[i]), first_bad if first_bad is not None else 1 << 62)
+            problems.append(f"{name} {values[i]:g} at {t_ns[i] / 1e9:.3f} s "
+                            f"(values seen: {sorted({float(v) for v in np.unique(values)})})")
+    wanted = ", ".join(f"{n} {v:g}" for n, v in rig.session.ready.items())
+    tolerance = ecu_stall_tolerance_ns(rig, bench.db)
+    stalls = [(t, late) for t, late in bench.env.stalls
+              if tolerance is not None and late > tolerance
+              and (first_bad is None or t <= first_bad)]
+    if problems and stalls and first_bad is not None:
+        t, late = max(stalls, key=lambda x: x[1])
+        report.add("ECU state", WARN, f"left its known state ({wanted}): " + "; ".join(problems)
+                   + f" -- after the bench stalled {format_time_ns(late)} at {t / 1e9:.3f} s "
+                   f"(the ECU's supervision tolerates {format_time_ns(tolerance or 0)})")
+    elif problems:
+        report.add("ECU state", FAIL, f"not in its known state ({wanted}) during the listen: "
+                   + "; ".join(problems))
+    else:
+        report.add("ECU state", PASS, f"{wanted} throughout the listen after the "
+                   f"{warmup_s:g} s warm-up")
 
 
 def _check_traffic(report: Fitness, bench: Any) -> None:

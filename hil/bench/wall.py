@@ -34,12 +34,14 @@ from hil.bench.base import Fitness, LoopBase
 from hil.bench.clock import WallClockEnvironment, realtime_measures
 from hil.bus.real import RecordingBus, WallNetwork, open_bus
 from hil.config.rig import RigConfig, load_rig
+from hil.config.session import check_session
 from hil.errors import ConfigError
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.operator import BenchNode
 from hil.nodes.plant import PlantNode
 
 if TYPE_CHECKING:
+    from hil.bench.session import EcuProcess
     from hil.scenario.expect import Verdict
     from hil.trace import Trace
 
@@ -93,14 +95,19 @@ class WallBench(LoopBase):
                               file=str(rig.path))
         self.rig = rig
         db, codec = load_contract(rig)
+        check_session(rig.session, db)
         self.env = WallClockEnvironment()
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in db.messages}
         self._realtime = realtime
         self._cpu = cpu
+        self._calibration = calibration    # the scenario's: an ECU the bench starts runs it
         self._stack = contextlib.ExitStack()
         self._started = False
         self._closed = False
         self._preflight: Fitness | None = None
+        self._ecu_process: EcuProcess | None = None
+        #: How the ECU's known state at t=0 was reached (the rig's session:), for the report.
+        self.session = "no ECU session run (preflight not run)"
         self.realtime_policy = "not started"
         self._ecu_bus: can.BusABC | None = None
         buses: list[RecordingBus] = []
@@ -146,12 +153,24 @@ class WallBench(LoopBase):
         return cls(rig if isinstance(rig, RigConfig) else load_rig(rig), **kwargs)
 
     def preflight(self) -> Fitness:
-        """The rig's preflight (bus, ECU messages, values, the bench's own pacing), run on a
-        bench of its own before this one starts; remembered for :meth:`qualify`."""
-        from hil.bench.preflight import run_preflight
+        """The rig's preflight (bus, ECU messages, values, the ECU's state, the bench's own
+        pacing), run on a bench of its own before this one starts, then the rig's ECU
+        session (:func:`hil.bench.session.reach_known_state`) as the last step before t=0;
+        remembered for :meth:`qualify`. With ``session: {restart: process}`` the ECU
+        process is started here and stopped by :meth:`close`."""
+        from hil.bench.preflight import FAIL, PASS, run_preflight
+        from hil.bench.session import EcuProcess, reach_known_state
 
-        self._preflight = run_preflight(self.rig, realtime=self._realtime)
-        return self._preflight
+        session = self.rig.session
+        if session is not None and session.restart == "process" and self._ecu_process is None:
+            self._ecu_process = EcuProcess(self.rig, calibration=self._calibration)
+        self._preflight = fitness = run_preflight(self.rig, realtime=self._realtime,
+                                                  own_ecu=False)
+        if fitness.passed and session is not None:
+            outcome = reach_known_state(self.rig, self.db, self.codec)
+            fitness.add("ECU session", PASS if outcome.ok else FAIL, outcome.detail)
+            self.session = outcome.detail
+        return fitness
 
     def start(self) -> None:
         if self._started:
@@ -166,6 +185,10 @@ class WallBench(LoopBase):
             self.operator.set(self.rig.operator.fault_reset, 1, momentary=True)
         self.operator.start()
         self.plant_node.start()
+        # Frames queued since the bus opened (before the ECU session) are not this run's:
+        # they would enter the trace before t=0 with the ECU's state before its reset.
+        while self.bus.inner.recv(0) is not None:
+            pass
         self.realtime_policy = start_wall_time(self._stack, self.env, self.bus, self.trace,
                                                realtime=self._realtime, cpu=self._cpu)
 
@@ -177,9 +200,13 @@ class WallBench(LoopBase):
 
     def pacing(self) -> dict[str, Any]:
         pacing = self.env.pacing_report()
+        stalls = self.env.stalls
+        worst = max(stalls, key=lambda s: s[1], default=None)
         return {"events": pacing.events, "p50_us": pacing.p50_us, "p99_us": pacing.p99_us,
                 "max_us": pacing.max_us, "overruns": pacing.overruns,
-                "policy": pacing.realtime_policy}
+                "policy": pacing.realtime_policy, "stalls": len(stalls),
+                "worst_stall": None if worst is None else
+                {"t_s": worst[0] / 1e9, "late_us": worst[1] / 1e3}}
 
     def figures(self) -> dict[str, Any]:
         figures = super().figures()
@@ -188,20 +215,26 @@ class WallBench(LoopBase):
                                  "received": self.bus.timestamp_source}
         if self._preflight is not None:
             figures["preflight"] = [vars(c) for c in self._preflight.checks]
+        figures["session"] = self.session
         return figures
 
     def qualify(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         """Timing verdicts as this rig can vouch for them: the timestamp source named, and
         INCONCLUSIVE where the worse of the run's and the preflight's pacing cannot resolve
         the bound (hil.bench.preflight.qualify_verdicts)."""
+        from hil.bench.fitness import ecu_stall_tolerance_ns, qualify_stalls
         from hil.bench.preflight import qualify_verdicts
 
         pacing = self.pacing()
         if self._preflight is not None:
             for key in ("p50_us", "p99_us", "max_us", "overruns"):
                 pacing[key] = max(pacing.get(key, 0), self._preflight.pacing.get(key, 0))
-        return qualify_verdicts(list(verdicts), pacing, timestamps=self.bus.timestamp_source,
-                                external_ecu=self.rig.ecu == "external")
+        qualified = qualify_verdicts(list(verdicts), pacing,
+                                     timestamps=self.bus.timestamp_source,
+                                     external_ecu=self.rig.ecu == "external")
+        # Every other verdict the bench's own stalls could have decided (hil.bench.fitness).
+        return qualify_stalls(qualified, self.env.stalls, end_ns=self.now_ns,
+                              tolerance_ns=ecu_stall_tolerance_ns(self.rig, self.db))
 
     def close(self) -> None:
         """Restore scheduling, flush the trace, release the buses (also after a failure)."""
@@ -216,6 +249,8 @@ class WallBench(LoopBase):
             self.bus.shutdown()
             if self._ecu_bus is not None:
                 self._ecu_bus.shutdown()
+            if self._ecu_process is not None:
+                self._ecu_process.stop()
 
     def __enter__(self) -> WallBench:
         return self

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hil.config.session import SessionPolicy, parse_session
 from hil.config.units import UnitError, parse_time_ns
 from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, excerpt, load_yaml
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
             "plant", "bus", "step", "out_of_range", "signal_map", "operator", "preflight",
-            "install")
+            "install", "session")
 PREFLIGHT_KEYS = ("listen", "cycle_tolerance", "sanity")
 #: What the bench operator does, by the rig's ``operator:`` keys: a scenario's
 #: ``approve: X`` / ``reject: X`` pulses ``operator.approve[X]`` / ``operator.reject[X]``;
@@ -95,6 +96,7 @@ class RigConfig:
     locs: dict[str, Loc] = field(default_factory=dict)
     operator: OperatorSignals = field(default_factory=OperatorSignals)
     sanity: dict[str, SanityRange] = field(default_factory=dict)
+    session: SessionPolicy | None = None     # how a wall-clock run reaches a known ECU state
 
     @property
     def simulated_bus(self) -> bool:
@@ -313,7 +315,11 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         description=_string(raw, "description", ""),
         preflight=dict(preflight), locs=locs,
         operator=_operator(raw.get("operator"), raw.loc),
-        sanity=_sanity(preflight.get("sanity"), preflight.loc))
+        sanity=_sanity(preflight.get("sanity"), preflight.loc),
+        session=parse_session(raw.get("session"), raw.loc))
+    if rig.session is not None and clock != "wall":
+        raise error_at(raw.value_loc("session"), "session: only a wall-clock rig (clock: wall) "
+                       "has an ECU session to reach; the SIL bench builds a fresh ECU per run")
     return rig
 
 

@@ -216,8 +216,9 @@ def _build(text: str, filename: str) -> Any:
                 frame.merges.append((value, loc))
             else:
                 if key in mapping:
+                    key_loc: Any = frame.key_loc
                     raise ConfigError(f"duplicate key {excerpt(key, 40)}", file=filename,
-                                      line=frame.key_loc[1], column=frame.key_loc[2])
+                                      line=key_loc[1], column=key_loc[2])
                 mapping[key] = value
                 mapping.key_locs[key] = frame.key_loc
                 mapping.value_locs[key] = loc
@@ -235,7 +236,7 @@ def _build(text: str, filename: str) -> Any:
                     raise fail("expected a single document in the file", event.start_mark)
                 continue
             if type(event) is _ScalarEvent:
-                mark = event.start_mark
+                mark: Any = event.start_mark
                 value = scalar(event)
                 total += 1
                 if event.anchor is not None:

@@ -89,6 +89,12 @@ class EcuRuntime:
     def __init__(self, env: Any, bus: can.BusABC, db: Any, codec: Codec, config: EcuConfig, *,
                  calibration: Any = None, options: Mapping[str, Any] | None = None) -> None:
         self.env = env
+        self.reset_request: str | None = None   # see session()
+        self._request_id: int | None = None
+        self.wake_on_bus = False
+        self._awake = True
+        self._t0_ns = 0          # the controllers' time origin: power-on, wake-up or reset
+        self.resets = 0
         self.bus = bus
         self.db = db
         self.codec = codec
@@ -144,6 +150,33 @@ class EcuRuntime:
         task_sent = {m for t in self.tasks for m in t.spec.sends}
         self._cyclic = [e for name, e in self._tx.items() if name not in task_sent]
         self._by_frame = {e.name: e for e in self._rx.values()}
+        self._extra = extra
+        self._power_on_signals = dict(self.signals)
+        self._reload_calibration: Callable[[], Any] | None = None
+
+    def session(self, *, reset_request: str | None = None, wake_on_bus: bool = False,
+                reload_calibration: Callable[[], Any] | None = None) -> None:
+        """What a rig's ``session:`` asks of the ECU (``hil ecu``; call before start()).
+
+        ``reset_request``: the DBC signal that re-initialises the runtime (:meth:`reset`)
+        when received as 1. ``wake_on_bus``: message supervision starts at the first
+        reception, as production ECUs do -- the tasks (and the controllers' clock) start
+        at the first frame received, so an ECU powered up before the bench is not in
+        LIMP; until then the cyclic messages carry the controllers' defaults.
+        ``reload_calibration``: the power-on calibration, loaded again for each reset.
+        """
+        self._reload_calibration = reload_calibration
+        self._request_id = None
+        if reset_request is not None:
+            owner = next((m for m in self.db.messages
+                          if any(sg.name == reset_request for sg in m.signals)), None)
+            if owner is None or owner.frame_id not in self._rx:
+                raise ConfigError(f"reset request {reset_request!r} is not a signal the node "
+                                  f"{self.node} receives in the DBC")
+            self._request_id = owner.frame_id
+        self.reset_request = reset_request
+        self.wake_on_bus = wake_on_bus
+        self._awake = not wake_on_bus
 
     # -- construction ----------------------------------------------------------------
 
@@ -172,6 +205,30 @@ class EcuRuntime:
                 self.signals.setdefault(name, 0.0)
         return controller
 
+    def reset(self) -> None:
+        """Re-initialise as at power-on: fresh controllers (latched faults, timers, learnt
+        state), every signal at its power-on value, reception supervision and E2E state
+        as never received; the controllers' clock restarts. Schedules and the transmit
+        alive counters run on (receivers see at most a counter jump)."""
+        self.signals.clear()
+        self.signals.update(self._power_on_signals)
+        if self._reload_calibration is not None:
+            # Learning controllers adapt their calibration in place (the tuner's fuel map):
+            # a reset starts again from the calibration as it was at power-on.
+            self.calibration = self._reload_calibration()
+        for task in self.tasks:
+            task.controllers = [self._instantiate(c, task.spec, self._extra)
+                                for c in task.spec.controllers]
+            task.last_trigger_ns = -1
+        for entry in self._rx.values():
+            entry.last_ns = -1
+            if entry.e2e is not None:
+                entry.e2e = E2ERx(entry.e2e.data_id, entry.e2e.max_delta_counter)
+        self._timeout_check_ns = -1
+        self._awake = not self.wake_on_bus
+        self._t0_ns = self.env.now
+        self.resets += 1
+
     # -- running ------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -197,6 +254,15 @@ class EcuRuntime:
         entry.frames += 1
         status = entry.e2e.check(data) if entry.e2e is not None else 0
         signals = self.signals
+        if arbitration_id == self._request_id:
+            if status in USABLE:
+                entry.codec.decode_into(data, signals)
+                if signals.get(self.reset_request, 0.0) >= 0.5:   # type: ignore[arg-type]
+                    self.reset()
+            return
+        if not self._awake:
+            self._awake = True
+            self._t0_ns = self.env.now
         if status in USABLE:
             entry.codec.decode_into(data, signals)
             if entry.last_ns < 0:
@@ -232,10 +298,12 @@ class EcuRuntime:
         self._timeout_check_ns = -1 if earliest is None else earliest
 
     def _run(self, task: _Task) -> None:
+        if not self._awake:
+            return
         now = self.env.now
         self._check_timeouts(now)
         signals = self.signals
-        now_s = now / 1e9
+        now_s = (now - self._t0_ns) / 1e9
         t0 = time.thread_time_ns()
         for controller in task.controllers:
             out = controller.step(signals, now_s)
@@ -316,6 +384,7 @@ class EcuRuntime:
             "frames_received": self.frames_received,
             "rx_errors": {e.name: e.errors for e in self._rx.values()},
             "task_runs": {t.spec.name: t.runs for t in self.tasks},
+            "resets": self.resets,
             "watchdog_runs": {t.spec.name: t.watchdog_runs for t in self.tasks
                               if t.spec.trigger},
         }

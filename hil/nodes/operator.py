@@ -33,7 +33,9 @@ class BenchNode:
         self.commands: dict[str, float] = {}
         self._momentary: dict[str, int] = {}
         for message in db.messages:
-            if node not in message.senders:
+            # Event messages (no cycle time: the session's reset request) are not the
+            # operator's: the bench sends them once, on request (hil.bench.session).
+            if node not in message.senders or cycle_time_ns(message) is None:
                 continue
             mc = codec.message(message.name)
             e2e_id = e2e_data_id(message)

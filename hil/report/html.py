@@ -24,7 +24,7 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 h1{font-size:20px} h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3} .pass{color:#176d2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .inconclusive{color:#a35c00;font-weight:bold}
+th{background:#f3f3f3} .pass{color:#176d2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .inconclusive{color:#a35c00;font-weight:bold} .skipped{color:#555;font-weight:bold}
 .num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666}
 details{margin:8px 0} img{max-width:100%;border:1px solid #ddd}
 """
@@ -54,8 +54,9 @@ def _img(path: str) -> str:
 
 
 def _status(r: dict[str, Any]) -> tuple[str, str]:
-    """CSS class and word: PASS, FAIL, or INCONCLUSIVE (a wall-clock rig that could not
-    resolve a timing bound; older summaries have no status and are pass / fail)."""
+    """CSS class and word: PASS, FAIL, INCONCLUSIVE (a wall-clock rig that could not vouch
+    for a verdict) or SKIPPED (the scenario needs another rig; older summaries have no
+    status and are pass / fail)."""
     status = r.get("status") or ("pass" if r["passed"] else "fail")
     return status, status.upper()
 
@@ -97,6 +98,8 @@ def render(results: Sequence[dict[str, Any]], title: str = "n.Tec HIL scenario r
                    f"{' &middot; tags: ' + e(', '.join(r['tags'])) if r['tags'] else ''}</span></p>")
         if r.get("error"):
             out.append(f"<p class='fail'>{e(r['error'])}</p>")
+        if r.get("reason"):
+            out.append(f"<p class='skipped'>skipped: {e(r['reason'])}</p>")
         out.append("<table><tr><th>expectation</th><th>verdict</th><th>margin</th>"
                    "<th>detail</th></tr>")
         for v in r["verdicts"]:

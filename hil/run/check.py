@@ -95,11 +95,9 @@ def check_trace(log: str | os.PathLike[str], scenario: str | os.PathLike[str] | 
     """Judge ``scenario``'s expectations on the recorded ``log``; a :class:`ScenarioResult`
     like :func:`hil.run.runner.run_scenario`'s (``error`` None, no steps), whose artifacts
     (result.json, plots) go to ``report_dir/<scenario>/``."""
-    rig_ref = rig.path if isinstance(rig, RigConfig) else rig
-    if isinstance(scenario, Scenario):
-        scn = scenario
-    else:
-        scn = load(scenario, rig=rig_ref)
+    rig_ref = Path(rig.path) if isinstance(rig, RigConfig) else (
+        Path(rig) if rig is not None else None)
+    scn = scenario if isinstance(scenario, Scenario) else load(Path(scenario), rig=rig_ref)
     rig_cfg = rig if isinstance(rig, RigConfig) else load_rig(
         resolve_rig_path(rig_ref if rig_ref is not None else scn.rig, scn.file))
     db = load_dbc(dbc if dbc is not None else rig_cfg.dbc)
@@ -129,7 +127,7 @@ def check_trace(log: str | os.PathLike[str], scenario: str | os.PathLike[str] | 
     quantities = set(getattr(scn, "quantities", ()) or ())
     verdicts: list[Verdict] = []
     for exp in scn.expect:
-        v = evaluate(exp, trace, {})
+        v = evaluate(exp, trace, {})  # type: ignore[arg-type]  # as runner.py: end_ns is read-only
         missing = sorted(n for n in exp.names if not trace.has(n))
         if isinstance(exp, Budget):
             verdicts.append(_not_judged(v, "a task budget needs the ECU's execution times, "

@@ -27,8 +27,9 @@ from typing import Any
 
 import yaml
 
+from hil.bench.preflight import is_inconclusive
 from hil.config.rig import RigConfig, load_rig
-from hil.errors import ScenarioError
+from hil.errors import HilError, ScenarioError
 from hil.scenario.expect import Verdict, evaluate_all
 from hil.scenario.model import Scenario, loads_scenario
 
@@ -79,8 +80,12 @@ class PythonScenarios:
         if initial:
             doc["initial"] = dict(initial)
         prepare_plant(bench.plant, self._load(doc, bench))
-        bench.start()
         self._benches.append(bench)
+        # As run_scenario: the rig's preflight (on a wall rig also its ECU session) first.
+        fitness = bench.preflight()
+        if not fitness.passed:
+            raise HilError("preflight failed:\n" + fitness.table(), file=self._where)
+        bench.start()
         return bench
 
     def _load(self, doc: dict[str, Any], bench: Any) -> Scenario:
@@ -125,10 +130,17 @@ class PythonScenarios:
                "duration": f"{max(bench.now_ns, 1)} ns", "expect": items}
         scenario = self._load(doc, bench)
         bench.trace.flush()
-        verdicts = evaluate_all(scenario.expect, bench.trace, task_times=bench.ecu.task_times())
-        failed = [v for v in verdicts if not v.passed]
+        verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
+                                              task_times=bench.ecu.task_times()))
+        failed = [v for v in verdicts if not v.passed and not is_inconclusive(v)]
         if failed:
             raise ExpectationFailed(verdicts, self._plots(bench, failed))
+        if any(is_inconclusive(v) for v in verdicts):
+            import pytest
+
+            # Never a silent pass: the rig could not vouch for a verdict (docs/bench.md).
+            pytest.skip("INCONCLUSIVE: " + "; ".join(str(v) for v in verdicts
+                                                     if is_inconclusive(v)))
         return verdicts
 
     def _plots(self, bench: Any, failed: list[Verdict]) -> list[Path]:

@@ -81,12 +81,65 @@ class ScenarioFile(pytest.File):
         item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
         for tag in scenario.tags:
             item.add_marker(tag)
+        reason = needs_other_rig(scenario, self.config.getoption("rig"))
+        if reason:
+            # Skipped at collection, before any bench or preflight: SKIPPED with the reason
+            # in the terminal, JUnit and allure, and a row in the summary (never a failure).
+            item.add_marker(pytest.mark.skip(reason=reason))
+            item.user_properties.append((_RESULTS_KEY, json.dumps(_skipped_summary(
+                scenario, reason))))
         yield item
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, HilError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
+
+
+def needs_other_rig(scenario: Any, rig: str | Path | None) -> str | None:
+    """Why ``scenario`` cannot run on ``rig`` (None: it can). Bus faults need the
+    simulated bus; a scenario's own calibration needs an ECU the bench starts with it (SIL,
+    or ``session: {restart: process}``), not one already running on the wire."""
+    from hil.config.rig import load_rig, resolve_rig_path
+
+    faults = scenario.bus_faults
+    if not faults and scenario.calibration is None:
+        return None
+    rig_cfg = load_rig(resolve_rig_path(rig if rig is not None else scenario.rig, scenario.file))
+    if faults and not rig_cfg.simulated_bus:
+        modes = ", ".join(sorted({f.mode for f in faults}))
+        return (f"needs the simulated bus (bus fault {modes}); rig {rig_cfg.name} is on "
+                f"{rig_cfg.bus.get('interface')}: run it on rigs/sil.yaml")
+    restarts = rig_cfg.session is not None and rig_cfg.session.restart == "process"
+    if scenario.calibration is not None and rig_cfg.ecu == "external" and not restarts:
+        # The ECU on the wire runs the calibration it was flashed (started) with.
+        runs = _external_calibration(rig_cfg)
+        if runs is None or Path(runs).stem != Path(scenario.calibration).stem:
+            return (f"needs calibration {scenario.calibration}; the external ECU of rig "
+                    f"{rig_cfg.name} runs {Path(runs).stem if runs else 'its own'}: run it on "
+                    "rigs/sil.yaml or a rig with session: {restart: process}")
+    return None
+
+
+def _external_calibration(rig: Any) -> Path | None:
+    """The calibration an external ECU of ``rig`` runs (hil ecu: the rig's, else ecu.yaml's)."""
+    if rig.calibration is not None:
+        return Path(rig.calibration)
+    if rig.ecu_config is None:
+        return None
+    from hil.nodes.ecu_config import load_ecu_config
+    from hil.wire.dbc import load_dbc
+
+    return load_ecu_config(rig.ecu_config, load_dbc(rig.dbc)).calibration
+
+
+def _skipped_summary(scenario: Any, reason: str) -> dict[str, Any]:
+    """The summary row of a scenario skipped at collection (as ScenarioResult.summary)."""
+    return {"name": scenario.name, "file": scenario.file, "description": scenario.description,
+            "tags": list(scenario.tags), "passed": False, "status": "skipped",
+            "error": None, "reason": reason, "sim_s": 0.0, "wall_s": 0.0, "speed": None,
+            "verdicts": [], "trace_sha256": None, "steps": [], "artifacts": {},
+            "figures": {}}
 
 
 class ScenarioFailed(AssertionError):
@@ -256,7 +309,8 @@ class HilResults:
         self.results: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
+        # A scenario skipped at collection has no call phase: its row comes with the setup.
+        if report.when != "call" and not (report.when == "setup" and report.skipped):
             return
         for key, value in report.user_properties:
             if key == _RESULTS_KEY:
@@ -290,8 +344,12 @@ class HilResults:
                               f"  [{where}]")
         passed = sum(r["passed"] for r in self.results)
         inconclusive = sum(r.get("status") == "inconclusive" for r in self.results)
+        skipped = [r for r in self.results if r.get("status") == "skipped"]
+        for r in sorted(skipped, key=lambda r: r["name"]):
+            tr.write_line(f"  skipped {r['name']}: {r.get('reason', '')}")
         tr.write_line(f"{passed} of {len(self.results)} scenarios passed"
-                      + (f", {inconclusive} INCONCLUSIVE (rig timing)" if inconclusive else "")
+                      + (f", {inconclusive} INCONCLUSIVE (rig fitness)" if inconclusive else "")
+                      + (f", {len(skipped)} SKIPPED (need another rig)" if skipped else "")
                       + "; HTML summary: "
                       f"{Path(self.config.getoption('hil_report')) / 'summary.html'}")
 

@@ -76,7 +76,7 @@ class _ReplayBus(can.BusABC):
         self.callbacks.append(fn)
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
-        self.sent.append((self.env.now, msg.arbitration_id, bytes(msg.data)))
+        self.sent.append((int(self.env.now), msg.arbitration_id, bytes(msg.data)))
 
     def _recv_internal(self, timeout: float | None) -> tuple[None, bool]:
         return None, False

@@ -454,6 +454,12 @@ class Scenario:
     expect: tuple[Expectation, ...] = ()
 
     @property
+    def bus_faults(self) -> tuple[Fault, ...]:
+        """The bus faults the scenario injects: they need the simulated bus (a real bus
+        cannot corrupt a CRC or drop a frame on request)."""
+        return tuple(s.fault for s in self.steps if s.fault is not None and s.fault.kind == "bus")
+
+    @property
     def names(self) -> frozenset[str]:
         """Every trace name a condition or expectation reads."""
         out: set[str] = set()
@@ -505,6 +511,13 @@ class _Loader:
         self.file = filename
         self.vocab = vocab
         self.duration_ns = 0
+        self._candidates: list[str] | None = None
+
+    def candidates(self) -> list[str]:
+        """The readable names for "did you mean" (sorted once per file, not per condition)."""
+        if self._candidates is None:
+            self._candidates = self.vocab.readable_candidates()
+        return self._candidates
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -580,7 +593,7 @@ class _Loader:
     def condition(self, d: LocDict, key: str) -> Expr:
         loc = self.expr_loc(d.value_loc(key))
         expr = compile_expr(d[key], self.vocab.is_readable, self.vocab.choices_of, loc,
-                            candidates=self.vocab.readable_candidates())
+                            candidates=self.candidates())
         if not expr.names:
             raise self.err(loc, f"condition {q(expr)} reads no signal, so it proves nothing")
         return expr
@@ -589,7 +602,7 @@ class _Loader:
         name = self.string(d, key, what)
         if not self.vocab.is_readable(name):
             raise self.err(d.value_loc(key), f"unknown signal or quantity {excerpt(name)}"
-                           f"{closest(name, self.vocab.readable_candidates())}")
+                           f"{closest(name, self.candidates())}")
         return name
 
     def one_of(self, d: LocDict, key: str, options: Collection[str], what: str) -> str:

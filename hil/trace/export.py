@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from hil.trace.files import atomic_output
 #: python-can's channel of the bench's one bus (0-based; BLF/ASC/MF4 show 1, candump can0).
 CHANNEL = 0
 #: asammdf compression of MF4 exports: 2 = transposition + deflate (smallest files).
-MF4_COMPRESSION = 2
+MF4_COMPRESSION: Literal[2] = 2
 
 if TYPE_CHECKING:
     import can
@@ -211,7 +211,7 @@ def _append_bus_logging(mdf, trace: Trace) -> None:
 
 
 def to_mf4(trace: Trace, path: str | os.PathLike[str], *,
-           compression: int = MF4_COMPRESSION) -> Path:
+           compression: Literal[0, 1, 2] = MF4_COMPRESSION) -> Path:
     """MF4 through asammdf: the raw frames as CAN bus logging (``CAN_DataFrame``), one
     channel group per DBC message that has frames (decoded physical signals in their
     numpy type, DBC units, value tables as text conversions), one ``plant`` group with
@@ -246,9 +246,9 @@ def to_mf4(trace: Trace, path: str | os.PathLike[str], *,
             same = [s for s in signals if len(s.timestamps) == base]
             if same:
                 mdf.append(same, acq_name=msg.name, comment=msg.comment or msg.name)
-            for s in signals:
-                if len(s.timestamps) != base:
-                    mdf.append([s], acq_name=f"{msg.name}.{s.name}")
+            for extra in signals:
+                if len(extra.timestamps) != base:
+                    mdf.append([extra], acq_name=f"{msg.name}.{extra.name}")
         if trace.quantities:
             index = None
             for t_ns, block in trace.iter_samples():

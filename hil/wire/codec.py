@@ -253,9 +253,9 @@ class _SignalRule:
         elif self.is_float32:
             raw = self.conversion.numeric_scaled_to_raw(value)
             if not -FLOAT32_MAX <= raw <= FLOAT32_MAX:
-                fixed = self.float_out_of_range(raw, value)
-                if fixed != raw:
-                    value = self._physical(fixed)  # type: ignore[arg-type]
+                clamped = self.float_out_of_range(raw, value)
+                if clamped != raw:
+                    value = self.conversion.raw_to_scaled(clamped, decode_choices=False)
         return value
 
 

@@ -66,6 +66,7 @@ def load_dbc(path: str | PathLike[str]) -> Database:
         # raises a handful of built-in errors on odd input; none of them is the user's
         # traceback to read.
         raise _dbc_error(file, text, exc) from None
+    assert isinstance(db, Database)  # database_format="dbc" gives a CAN database
     _check_every_definition_read(file, text, db)
     return db
 

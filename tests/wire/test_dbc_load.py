@@ -21,7 +21,11 @@ def line_of(text: str, needle: str) -> int:
 def test_ntec5_attributes() -> None:
     db = load_dbc(DBC_PATHS["ntec5"])
     by_name = {m.name: m for m in db.messages}
-    assert len(by_name) == 8
+    assert len(by_name) == 9
+    # The session request is an event message: never cyclic, E2E-protected.
+    assert cycle_time_ns(by_name["BenchSession"]) is None
+    assert send_type(by_name["BenchSession"]) == "Event"
+    assert e2e_data_id(by_name["BenchSession"]) == 81
     assert cycle_time_ns(by_name["EcuFast"]) == 1_000_000
     assert cycle_time_ns(by_name["PlantTemps"]) == 100_000_000
     assert send_type(by_name["EcuFast"]) == "OnReception"
