@@ -13,6 +13,7 @@ caller has them).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -945,9 +946,12 @@ class _Loader:
                 raise self.err(loc, f"{key}: {exc}") from None
         elif isinstance(raw, bool) or not isinstance(raw, int | float):
             wanted = f"a number in {unit}" if unit else "a plain number (no unit)"
-            raise self.err(loc, f"{key}: expected {wanted}, got {raw!r}")
+            raise self.err(loc, f"{key}: expected {wanted}, got {excerpt(raw)}")
         else:
             value = float(raw)
+        if math.isfinite(value) and abs(value) > MAX_NUMBER:
+            raise self.err(loc, f"{key}: {value:g} is beyond the largest number a scenario "
+                           f"takes ({MAX_NUMBER:g})")
         if not param.in_range(value):
             seconds = " s" if unit == "s" else ""
             bounds = param.range_text()

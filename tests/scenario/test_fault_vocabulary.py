@@ -88,7 +88,9 @@ def _error(fault: str, vocab: Vocabulary) -> str:
     ("{sensor: sensor.lambda, mode: offset, value: .inf}", "f.yaml:6:57: value must be "
      "finite, got inf"),
     ("{bus: drop, message: PlantFast, count: 0}", "f.yaml:6:51: count: expected a whole "
-     "number >= 1, got 0"),
+     "number from 1 to 1,000,000,000, got 0"),
+    ("{part: cooling, mode: degraded, ramp_s: 1.0e+300}", "f.yaml:6:52: ramp_s: 1e+300 is "
+     "beyond the largest number a scenario takes (1e+15)"),
     ("{bus: corrupt, message: PlantFast, field: crcc}", "f.yaml:6:54: unknown field 'crcc' "
      "(did you mean 'crc'?)"),
 ])
