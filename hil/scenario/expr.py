@@ -351,7 +351,7 @@ class _Compiler:
             parts = [self._robust(v) for v in node.values]
             pick = np.minimum if isinstance(node.op, ast.And) else np.maximum
 
-            def boolop(ns: Mapping[str, Any], sc: Mapping[str, float] | None) -> Value:
+            def boolop(ns: Mapping[str, Any], sc: Measure | None) -> Value:
                 result = parts[0](ns, sc)
                 for part in parts[1:]:
                     result = pick(result, part(ns, sc))
@@ -389,7 +389,7 @@ class _Compiler:
         if len(links) == 1:
             return links[0]
 
-        def chain(ns: Mapping[str, Any], sc: Mapping[str, float] | None) -> Value:
+        def chain(ns: Mapping[str, Any], sc: Measure | None) -> Value:
             result = links[0](ns, sc)
             for link in links[1:]:
                 result = np.minimum(result, link(ns, sc))
