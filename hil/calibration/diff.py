@@ -226,15 +226,21 @@ def calibration_of(rig: str | Path | None) -> Any:
 
 
 def controllers_parser(rig: str | Path | None = None) -> Any:
-    """``loads(text, path)`` of the controllers' calibration module (the ECU's loader's
-    module, e.g. controllers.basemap:loads_calibration)."""
-    from hil.config.registry import resolve
+    """``loads(text, path)`` of the controllers' calibration module: the module of the
+    loader the rig's ECU names (ecu.yaml ``calibration_loader:``), e.g.
+    controllers.basemap:loads_calibration."""
+    import sys
+
     from hil.config.rig import load_rig, resolve_rig_path
-    from hil.nodes.ecu_config import load_ecu_config
+    from hil.nodes.ecu_config import calibration_loader, load_ecu_config
     from hil.wire.dbc import load_dbc
 
     r = load_rig(resolve_rig_path(rig))
     cfg = load_ecu_config(r.ecu_config, load_dbc(r.dbc)) if r.ecu_config else None
-    loader = cfg.calibration_loader if cfg else "controllers.basemap:load_calibration"
-    module = loader.split(":", 1)[0]
-    return resolve(f"{module}:loads_calibration", kind="controllers")
+    loader = calibration_loader(cfg.calibration_loader if cfg else "ntec").load()
+    loads = getattr(sys.modules.get(loader.__module__), "loads_calibration", None)
+    if loads is None:
+        raise ConfigError(f"calibration loader {loader.__module__}.{loader.__name__} has no "
+                          "loads_calibration(text, path) next to it: cannot diff or sweep "
+                          "calibration text")
+    return loads
