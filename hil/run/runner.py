@@ -128,7 +128,7 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
         params=_param_names(probe), tasks=tasks,
         fault_modes=probe.fault_modes(),
         operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)},
-        bus_faults=rig.simulated_bus, calibrations=calibrations)
+        calibrations=calibrations)
 
 
 @lru_cache(maxsize=16)
