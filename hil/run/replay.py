@@ -51,6 +51,7 @@ from hil.config.rig import RigConfig
 from hil.errors import ConfigError, TraceError
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.ecu_config import load_ecu_config
+from hil.trace.export import export
 from hil.trace.files import atomic_output
 from hil.trace.logs import LogTrace, read_log
 from hil.wire.codec import Codec
@@ -545,5 +546,5 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
         with atomic_output(out / "replay.json") as tmp:
             tmp.write_text(report.to_json(), encoding="utf-8")
         replayed.start_time_s = trace.start_time_s + origin / 1e9
-        replayed.to_blf(out / "replayed_ecu.blf")
+        export(replayed, "blf", out / "replayed_ecu.blf")
     return report

@@ -30,7 +30,7 @@ faults:
   duration: [10 ms, 500 ms]
   kinds:
     - {bus: drop, message: PlantFast, count: [1, 5]}
-    - {sensor: sensor.lambda, mode: offset, offset: [-0.1, -0.3]}
+    - {sensor: sensor.lambda, mode: offset, value: [-0.1, -0.3]}
 properties:
   - never: "EngineMode == 'SHUTDOWN'"
 """
@@ -58,12 +58,12 @@ def test_ranges_shrink_towards_their_first_value():
 def test_a_candidate_is_an_ordinary_scenario_with_its_faults_in_time_order(tmp_path):
     spec = load_search_spec(write(tmp_path, GOOD))
     cand = Candidate((("dyno.speed_rpm", 3500),), None, (),
-                     (PlacedFault(1, 400_000_000, 50_000_000, (("offset", -0.2),)),
+                     (PlacedFault(1, 400_000_000, 50_000_000, (("value", -0.2),)),
                       PlacedFault(0, 200_000_000, 0, (("count", 3),))))
     text = scenario_text(spec, cand, rig_ref=None)
     assert "dyno.speed_rpm: 3500" in text
     assert text.index("at: 200 ms") < text.index("at: 400 ms")
-    assert "count: 3" in text and "duration: 50 ms" in text and "offset: -0.2" in text
+    assert "count: 3" in text and "duration: 50 ms" in text and "value: -0.2" in text
     # the counted drop has no duration: count and duration exclude each other
     assert text.count("duration:") == 2  # the scenario's own duration and the offset's
 
