@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from hil.trace.files import atomic_write
+
 FORMAT = "hil-coverage/1"
 INDEX_FORMAT = "hil-coverage-index/1"
 # A cell is visited when the lookups dwelt in it this long (50 fast-path frames).
@@ -382,14 +384,6 @@ def index_records(idx: Mapping[str, Any], calibration: str | None = None) -> lis
         if calibration is None or name == calibration:
             out += [cal["scenarios"][s] for s in sorted(cal["scenarios"])]
     return out
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Complete or absent (hil.trace.files.atomic_output): never a half-written file."""
-    from hil.trace.files import atomic_output
-
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
 
 
 def write_run_record(bench: Any, scenario: Any, out_dir: str | Path) -> str | None:

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from hil.calibration.coverage import MIN_TIME_S, MapCoverage, atomic_write, load_record
+from hil.calibration.coverage import MIN_TIME_S, MapCoverage, load_record
 from hil.config.yamlio import check_keys, error_at, load_yaml
 from hil.errors import ConfigError
+from hil.trace.files import atomic_write
 
 PROBE_THROTTLES = (0.0, 8.0, 14.0, 20.0, 27.0, 35.0, 50.0, 70.0, 100.0)
 PROBE_DWELL_S = 1.2        # per throttle step of a probe run

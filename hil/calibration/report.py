@@ -19,13 +19,13 @@ from hil.calibration.coverage import (
     MIN_TIME_S,
     MapCoverage,
     aggregate,
-    atomic_write,
     index_records,
     load_index,
     load_record,
     update_index,
 )
 from hil.calibration.heatmap import html_section, write_heatmaps
+from hil.trace.files import atomic_write
 
 
 def records_of(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

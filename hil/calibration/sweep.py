@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from hil.calibration.coverage import atomic_write
 from hil.config.units import UnitError, parse_time_ns
 from hil.config.yamlio import check_keys, error_at, load_yaml
 from hil.errors import ConfigError
+from hil.trace.files import atomic_write
 
 KINDS = ("params", "scalars", "initial")
 STATS = ("max", "min", "mean", "final", "p99", "p1")

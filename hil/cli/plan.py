@@ -51,10 +51,11 @@ def main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hil.calibration import plan as P
-    from hil.calibration.coverage import MIN_TIME_S, atomic_write, index_path
+    from hil.calibration.coverage import MIN_TIME_S, index_path
     from hil.calibration.diff import controllers_parser
     from hil.calibration.report import index_report
     from hil.config.units import UnitError, parse_time_ns
+    from hil.trace.files import atomic_write
 
     try:
         budget_s = parse_time_ns(args.budget) / 1e9

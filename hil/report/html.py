@@ -11,13 +11,12 @@ import base64
 import datetime as _dt
 import html
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hil.report.margins import describe, tightest
+from hil.trace.files import atomic_write
 
 _CSS = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}
@@ -28,20 +27,6 @@ th{background:#f3f3f3} .pass{color:#176d2c;font-weight:bold} .fail{color:#b00020
 .num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666}
 details{margin:8px 0} img{max-width:100%;border:1px solid #ddd}
 """
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
-    a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _img(path: str) -> str:

@@ -27,10 +27,10 @@ import yaml
 
 from hil.config.rig import REPO_ROOT, resolve_rig_path
 from hil.config.units import format_time_ns, parse_time_ns
-from hil.report.html import atomic_write
 from hil.run.runner import ScenarioResult, load, run_scenario, vocabulary_for
 from hil.scenario.model import Vocabulary, loads_scenario
 from hil.search.spec import SearchSpec, load_spec
+from hil.trace.files import atomic_write
 
 __all__ = ["Candidate", "SearchResult", "run_search", "load_search_spec", "scenario_text"]
 
