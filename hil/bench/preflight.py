@@ -88,6 +88,14 @@ def _time_bound(expectation: Any) -> int | None:
     return None
 
 
+def _inconclusive(v: Verdict, message: str, reason: str) -> InconclusiveVerdict:
+    """``v`` undecided: every field of the measured verdict kept (times, figures, margins:
+    the margin report still ranks it), ``passed`` False and the measured outcome kept."""
+    kept = {f.name: getattr(v, f.name) for f in dataclasses.fields(Verdict)}
+    kept.update(passed=False, message=message)
+    return InconclusiveVerdict(**kept, measured_passed=v.passed, reason=reason)
+
+
 def qualify_verdicts(verdicts: list[Verdict], pacing: dict[str, Any], *, timestamps: str,
                      external_ecu: bool) -> list[Verdict]:
     """Timing verdicts of a wall-clock run: the timestamp source named, and INCONCLUSIVE
@@ -96,11 +104,8 @@ def qualify_verdicts(verdicts: list[Verdict], pacing: dict[str, Any], *, timesta
     for v in verdicts:
         e = v.expectation
         if isinstance(e, Budget) and external_ecu:
-            out.append(InconclusiveVerdict(
-                passed=False, expectation=e, message=v.message, t_ns=v.t_ns,
-                observed=v.observed, bound=v.bound, signals_involved=v.signals_involved,
-                where=v.where, measured_passed=v.passed,
-                reason="task execution times are not observable on an external ECU"))
+            out.append(_inconclusive(
+                v, v.message, "task execution times are not observable on an external ECU"))
             continue
         bound = _time_bound(e)
         if bound is None:
@@ -111,10 +116,7 @@ def qualify_verdicts(verdicts: list[Verdict], pacing: dict[str, Any], *, timesta
         if reason is None:
             out.append(dataclasses.replace(v, message=message))
         else:
-            out.append(InconclusiveVerdict(
-                passed=False, expectation=e, message=message, t_ns=v.t_ns,
-                observed=v.observed, bound=v.bound, signals_involved=v.signals_involved,
-                where=v.where, measured_passed=v.passed, reason=reason))
+            out.append(_inconclusive(v, message, reason))
     return out
 
 

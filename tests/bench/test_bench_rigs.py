@@ -62,7 +62,10 @@ def test_timing_verdicts_are_inconclusive_on_a_rig_that_cannot_hold_them():
         "  - latency: {from: 'BoostPressure > 240', to: 'FuelCut == 1', max: 100 ms}\n"
         "  - never: 'BoostPressure > 280'\n", vocab, "t.yaml")
     lat1, lat100, never = scenario.expect
-    verdicts = [Verdict(True, lat1, "latency ok"), Verdict(True, lat100, "latency ok"),
+    verdicts = [Verdict(True, lat1, "latency ok", t_ns=5, observed=400_000.0,
+                        bound=1_000_000.0, margin=600_000.0, margin_unit="ns",
+                        margin_scale=1_000_000.0),
+                Verdict(True, lat100, "latency ok"),
                 Verdict(True, never, "never ok")]
     jittery = {"p50_us": 90.0, "p99_us": 480.0, "max_us": 3000.0, "overruns": 4,
                "policy": "no SCHED_FIFO"}
@@ -71,6 +74,9 @@ def test_timing_verdicts_are_inconclusive_on_a_rig_that_cannot_hold_them():
     assert isinstance(out[0], InconclusiveVerdict) and not out[0].passed
     assert out[0].measured_passed and "cannot hold a 1 ms" in out[0].reason
     assert "INCONCLUSIVE" in str(out[0])
+    # the measured figures and the margin survive (the margin report still ranks it)
+    assert (out[0].t_ns, out[0].observed, out[0].margin, out[0].margin_unit,
+            out[0].margin_scale) == (5, 400_000.0, 600_000.0, "ns", 1_000_000.0)
     assert out[1].passed and "timestamps: interface" in out[1].message
     assert out[2] is verdicts[2]
     steady = {"p50_us": 0.1, "p99_us": 0.3, "max_us": 150.0, "overruns": 0, "policy": "fifo"}
