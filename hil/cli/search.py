@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="forget the example database of earlier searches of this spec "
                         "(default: replay known failures first)")
+    parser.add_argument("-n", "--workers", type=int, default=1, metavar="N",
+                        help="worker processes, each searching its share of --max-examples "
+                        "with its own seed (default 1; deterministic given the seed and N)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -42,6 +45,9 @@ def main(args: argparse.Namespace) -> int:
     if args.max_shrinks < 0:
         print(f"hil search: error: --max-shrinks must be 0 or more, got {args.max_shrinks}",
               file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print(f"hil search: error: -n must be at least 1, got {args.workers}", file=sys.stderr)
         return 2
     if args.time <= 0:
         print(f"hil search: error: --time must be positive, got {args.time:g}", file=sys.stderr)
@@ -64,7 +70,8 @@ def main(args: argparse.Namespace) -> int:
     for spec in specs:
         result = run_search(spec, max_examples=args.max_examples, time_s=args.time,
                             report_dir=args.report, rig=args.rig, seed=args.seed,
-                            fresh=args.fresh, max_shrinks=args.max_shrinks, progress=say)
+                            fresh=args.fresh, max_shrinks=args.max_shrinks, workers=args.workers,
+                            progress=say)
         print(report(result))
         found |= result.found
     return 1 if found else 0

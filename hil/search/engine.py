@@ -281,13 +281,15 @@ def _margin_key(v: Any) -> float | None:
 def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600.0,
                report_dir: str | Path = "reports", rig: str | Path | None = None,
                seed: int | None = None, fresh: bool = False, max_shrinks: int = 100,
+               workers: int = 1,
                progress: Callable[[str], None] | None = None) -> SearchResult:
     """Search for a counterexample; write it (and the search summary) under
-    ``report_dir/search/<name>/``."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
-    from hypothesis import seed as hypothesis_seed
-    from hypothesis.database import DirectoryBasedExampleDatabase
+    ``report_dir/search/<name>/``.
 
+    With ``workers`` > 1 the budget is split over that many processes, each a hypothesis
+    search of its own seed (:func:`worker_seed`) and example database; the counterexample
+    kept is the one with the fewest faults (then the lowest worker), so the result is
+    deterministic given the seed and the number of workers."""
     out_dir = Path(report_dir) / "search" / spec.name
     db_dir = out_dir / "hypothesis-db"
     if fresh and db_dir.exists():
@@ -295,16 +297,69 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
     out_dir.mkdir(parents=True, exist_ok=True)
     cx_path = out_dir / "counterexample.yaml"
     rig_ref = _rig_ref(spec, rig)
-    rig_path = resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else None
-    vocab = vocabulary_for(rig_path or resolve_rig_path(None), spec.base.get("plant"))
     say = progress or (lambda _line: None)
-    result = SearchResult(spec)
     if seed is not None:
         spec = _with_seed(spec, seed)
-        result.spec = spec
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    deadline = t0 + time_s
+    workers = max(1, min(workers, max_examples))
+    say(f"hil search: {spec.name}: up to {max_examples} examples or {time_s:g} s, seed "
+        f"{spec.seed}" + (f", {workers} workers" if workers > 1 else "") + f" ({spec.file})")
+    if workers == 1:
+        result, text = _explore(spec, max_examples, t0 + time_s, db_dir, max_shrinks,
+                                rig_ref, cx_path, say, t0)
+    else:
+        result, text, cpu = _explore_in_parallel(spec, max_examples, time_s, db_dir,
+                                                 max_shrinks, rig_ref, cx_path, workers,
+                                                 progress is not None)
+        cpu0 -= cpu   # the workers' CPU time counts as the search's
+    if result.counterexample is not None and result.search_result is None:
+        # The worker's run, again in this process (SIL is bit-reproducible): its verdicts
+        # and trace hash are what the replay below is compared with.
+        result.search_result = _run_candidate(spec, result.counterexample, rig_ref, cx_path)[1]
+    result.wall_s = time.perf_counter() - t0
+    result.cpu_s = time.process_time() - cpu0
+    if result.counterexample is not None and text is not None:
+        atomic_write(cx_path, text)
+        result.counterexample_path = str(cx_path)
+        # Replay exactly as `hil run` would: the file, through the runner's loader.
+        scenario = load(cx_path)
+        result.replay = run_scenario(scenario, report_dir=out_dir, formats=("blf", "mf4"),
+                                     plots=True)
+    elif cx_path.exists():
+        cx_path.unlink()  # a stale counterexample of an earlier search is not this result
+    atomic_write(out_dir / "search.json", json.dumps(result.summary(), indent=2,
+                                                      default=str))
+    return result
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """The hypothesis seed of worker ``worker`` of a parallel search (worker 0: the seed)."""
+    return seed + 1_000_003 * worker
+
+
+def _run_candidate(spec: SearchSpec, cand: Candidate, rig_ref: str | None,
+                   cx_path: Path) -> tuple[str, ScenarioResult]:
+    rig_path = resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else None
+    vocab = vocabulary_for(rig_path or resolve_rig_path(None), spec.base.get("plant"))
+    text = scenario_text(spec, cand, rig_ref=rig_ref)
+    scenario = loads_scenario(text, vocab, str(cx_path))
+    return text, run_scenario(scenario, rig=rig_path, report_dir=None, formats=(),
+                              plots=False)
+
+
+def _explore(spec: SearchSpec, max_examples: int, deadline: float, db_dir: Path,
+             max_shrinks: int, rig_ref: str | None, cx_path: Path,
+             say: Callable[[str], None], t0: float) -> tuple[SearchResult, str | None]:
+    """One hypothesis search: the result (counterexample, counts, margins) and the
+    counterexample's scenario text (None when nothing failed)."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    rig_path = resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else None
+    vocab = vocabulary_for(rig_path or resolve_rig_path(None), spec.base.get("plant"))
+    result = SearchResult(spec)
     last_fail: dict[str, Any] = {}
 
     def run(cand: Candidate) -> tuple[str, ScenarioResult]:
@@ -367,8 +422,6 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
         if failed:
             raise PropertyFalsified(res.failure_text())
 
-    say(f"hil search: {spec.name}: up to {max_examples} examples or {time_s:g} s, seed "
-        f"{spec.seed} ({spec.file})")
     try:
         probe()
     except KeyboardInterrupt:
@@ -377,22 +430,69 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
         if not last_fail and not isinstance(exc, PropertyFalsified):
             if type(exc).__name__ not in ("Unsatisfiable",):
                 raise
-    result.wall_s = time.perf_counter() - t0
-    result.cpu_s = time.process_time() - cpu0
     if last_fail:
         result.counterexample = last_fail["candidate"]
         result.search_result = last_fail["result"]
-        atomic_write(cx_path, last_fail["text"])
-        result.counterexample_path = str(cx_path)
-        # Replay exactly as `hil run` would: the file, through the runner's loader.
-        scenario = load(cx_path)
-        result.replay = run_scenario(scenario, report_dir=out_dir, formats=("blf", "mf4"),
-                                     plots=True)
-    elif cx_path.exists():
-        cx_path.unlink()  # a stale counterexample of an earlier search is not this result
-    atomic_write(out_dir / "search.json", json.dumps(result.summary(), indent=2,
-                                                      default=str))
-    return result
+        return result, last_fail["text"]
+    return result, None
+
+
+def _worker(job: tuple[Any, ...]) -> tuple[SearchResult, str | None, float]:
+    """A parallel search's worker process: one :func:`_explore` (its ScenarioResult is
+    dropped, the parent reruns the counterexample)."""
+    (spec, index, max_examples, deadline_s, db_dir, max_shrinks, rig_ref, cx_path,
+     verbose) = job
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    prefix = f"  [worker {index + 1}]"
+
+    def say(line: str) -> None:
+        if verbose:
+            import sys
+
+            print(prefix + line[1:], file=sys.stderr, flush=True)
+
+    result, text = _explore(spec, max_examples, t0 + deadline_s, db_dir, max_shrinks,
+                            rig_ref, cx_path, say, t0)
+    result.search_result = None
+    return result, text, time.process_time() - cpu0
+
+
+def _explore_in_parallel(spec: SearchSpec, max_examples: int, time_s: float, db_dir: Path,
+                         max_shrinks: int, rig_ref: str | None, cx_path: Path, workers: int,
+                         verbose: bool) -> tuple[SearchResult, str | None, float]:
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    share, extra = divmod(max_examples, workers)
+    jobs = [(dataclasses.replace(spec, seed=worker_seed(spec.seed, i)), i,
+             share + (1 if i < extra else 0), time_s, db_dir / f"worker-{i + 1}", max_shrinks,
+             rig_ref, cx_path, verbose) for i in range(workers)]
+    # spawn, not fork: a fresh interpreter per worker, nothing inherited mid-state.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        outcomes = list(pool.map(_worker, jobs))
+    merged = SearchResult(spec)
+    best: tuple[int, int] | None = None
+    text: str | None = None
+    cpu = 0.0
+    for i, (r, t, c) in enumerate(outcomes):
+        cpu += c
+        merged.examples += r.examples
+        merged.failures += r.failures
+        merged.shrink_runs += r.shrink_runs
+        if r.stopped_by != "max-examples":
+            merged.stopped_by = r.stopped_by
+        for label, m in r.smallest.items():
+            if label not in merged.smallest or m["relative"] < merged.smallest[label]["relative"]:
+                merged.smallest[label] = dict(m, worker=i + 1)
+        if r.counterexample is not None:
+            key = (len(r.counterexample.faults), i)
+            if best is None or key < best:
+                best, text = key, t
+                merged.counterexample = r.counterexample
+                merged.shrink_steps = [f"worker {i + 1}: {step}" for step in r.shrink_steps]
+    return merged, text, cpu
 
 
 def _with_seed(spec: SearchSpec, seed: int) -> SearchSpec:

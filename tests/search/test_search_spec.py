@@ -95,3 +95,5 @@ def test_hil_search_refuses_bad_input_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{bad}:12:" in err
     assert main(["search", str(SPECS[0]), "--max-examples", "0"]) == 2
+    assert main(["search", str(SPECS[0]), "-n", "0"]) == 2
+    assert "-n must be at least 1" in capsys.readouterr().err

@@ -75,3 +75,27 @@ def test_search_finds_the_wrong_sign_lambda_trim(defective_rig, tmp_path):
     (always,) = [v for v in result.search_result.verdicts if not v.passed]
     assert always.expectation.kind == "always" and always.margin < 0
     assert result.replay_identical
+
+
+def test_a_parallel_search_splits_the_budget_and_is_deterministic(defective_rig, tmp_path):
+    # -n 2: two worker processes, each its share of the examples and its own seed; the
+    # same seed and worker count give the same counterexample, which replays bit for bit.
+    from hil.search.engine import worker_seed
+
+    rig = defective_rig({"lambda": "defective:LambdaTrimWrongSign"})
+    spec = load_search_spec(LAMBDA_SPEC, rig=rig)
+    texts = []
+    for run in ("a", "b"):
+        lines: list[str] = []
+        result = run_search(spec, max_examples=4, max_shrinks=4, time_s=3600, workers=2,
+                            report_dir=tmp_path / run, rig=rig, progress=lines.append)
+        assert result.found and result.replay_identical
+        summary = result.summary()
+        assert summary["examples"] <= 4 and summary["shrink_runs"] <= 2 * 4
+        assert summary["shrink_steps"][0].startswith("worker 1: "), summary["shrink_steps"]
+        assert "2 workers" in lines[0]
+        texts.append(Path(result.counterexample_path).read_text())
+        assert (tmp_path / run / "search" / "lambda_search" / "hypothesis-db" /
+                "worker-2").is_dir()
+    assert texts[0] == texts[1]
+    assert worker_seed(spec.seed, 0) == spec.seed != worker_seed(spec.seed, 1)
