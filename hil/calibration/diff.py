@@ -244,3 +244,34 @@ def controllers_parser(rig: str | Path | None = None) -> Any:
                           "loads_calibration(text, path) next to it: cannot diff or sweep "
                           "calibration text")
     return loads
+
+
+def scalar_names(cal_text: str) -> list[str]:
+    """The scalars a calibration's text declares (its ``scalars:`` mapping)."""
+    import yaml
+
+    raw = yaml.safe_load(cal_text) or {}
+    scalars = raw.get("scalars") if isinstance(raw, dict) else None
+    return [str(k) for k in scalars] if isinstance(scalars, dict) else []
+
+
+def override_scalars(cal_text: str, values: Mapping[str, float], *, file: str | None = None,
+                     what: str = "scalars") -> str:
+    """The calibration's text with some scalars set: a number keeps the scalar's unit
+    (``"1.5 deg"`` -> ``"2 deg"``), a boolean scalar is true from 0.5 up. An unknown name is
+    a ConfigError (with the closest one)."""
+    import yaml
+
+    from hil.config.yamlio import closest
+
+    raw = yaml.safe_load(cal_text)
+    scalars = raw.get("scalars", {}) if isinstance(raw, dict) else {}
+    for key, value in values.items():
+        if key not in scalars:
+            raise ConfigError(f"{what}.{key}: no such scalar in calibration "
+                              f"{raw.get('name')!r}{closest(key, scalars)}", file=file)
+        old = scalars[key]
+        unit = str(old).split(None, 1)[1] if isinstance(old, str) and " " in old else ""
+        scalars[key] = (bool(value >= 0.5) if isinstance(old, bool)
+                        else f"{value:.12g} {unit}".strip())
+    return yaml.safe_dump(raw, sort_keys=False)

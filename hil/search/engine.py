@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,9 +50,11 @@ class Candidate:
     mode: str | None
     params: tuple[tuple[str, float], ...]
     faults: tuple[PlacedFault, ...]
+    scalars: tuple[tuple[str, float], ...] = ()    # calibration scalars
 
     def describe(self, spec: SearchSpec) -> str:
         parts = [f"{n}={v:g}" for n, v in self.initial + self.params]
+        parts += [f"scalars.{n}={v:g}" for n, v in self.scalars]
         if self.mode:
             parts.append(f"mode={self.mode}")
         for f in self.faults:
@@ -75,6 +78,8 @@ class SearchResult:
     smallest: dict[str, dict[str, Any]] = field(default_factory=dict)
     shrink_steps: list[str] = field(default_factory=list)
     counterexample: Candidate | None = None
+    #: the hypothesis seed of the search that found it (a worker's, with -n)
+    found_seed: int | None = None
     counterexample_path: str | None = None
     search_result: ScenarioResult | None = None
     replay: ScenarioResult | None = None
@@ -133,6 +138,8 @@ def load_search_spec(path: str | Path, *, rig: str | Path | None = None) -> Sear
     nominal = Candidate(tuple((n, r.values()[0]) for n, r in spec.operating_point.items()),
                         spec.modes[0] if spec.modes else None,
                         tuple((n, r.values()[0]) for n, r in spec.params.items()), ())
+    if spec.scalars:
+        _check_scalars(spec, rig)
     text = scenario_text(spec, nominal, rig_ref=_rig_ref(spec, rig))
     try:
         loads_scenario(text, vocab, spec.file)
@@ -160,6 +167,78 @@ def load_search_spec(path: str | Path, *, rig: str | Path | None = None) -> Sear
                             file=loc[0] if loc else spec.file, line=loc[1] if loc else None,
                             column=loc[2] if loc else None) from None
     return spec
+
+
+def base_calibration_text(spec: SearchSpec, rig: str | Path | None) -> str:
+    """The text of the calibration the spec's base scenario runs with (its
+    ``calibration:``, else the rig's ECU default)."""
+    from hil.calibration.diff import calibration_of
+    from hil.search.spec import SpecError
+
+    rig_ref = _rig_ref(spec, rig)
+    with tempfile.TemporaryDirectory(prefix="hil-search-") as tmp:
+        probe = Path(tmp) / "probe.yaml"
+        base = {k: v for k, v in spec.base.items() if k != "calibration"}
+        calibration = spec.base.get("calibration")
+        if isinstance(calibration, str) and ("/" in calibration or
+                                             calibration.endswith((".yaml", ".yml"))):
+            calibration = str((Path(spec.base_file).parent / calibration).resolve())
+        doc = {**base, "duration": "1 ms", "steps": [], "expect": []}
+        if calibration is not None:
+            doc["calibration"] = calibration
+        if rig_ref is not None:
+            doc["rig"] = str(resolve_rig_path(rig_ref, str(REPO_ROOT / "x.yaml")))
+        probe.write_text(yaml.safe_dump(doc, sort_keys=False))
+        cal = calibration_of(None)(load(probe))
+    if cal is None:
+        loc = spec.locs.get("scalars") or spec.where
+        raise SpecError("scalars: the rig runs no ECU of this project with a calibration",
+                        file=loc[0] if loc else spec.file, line=loc[1] if loc else None,
+                        column=loc[2] if loc else None)
+    return Path(cal.path).read_text(encoding="utf-8")
+
+
+def _check_scalars(spec: SearchSpec, rig: str | Path | None) -> None:
+    from hil.calibration.diff import scalar_names
+    from hil.config.yamlio import closest
+    from hil.search.spec import SpecError
+
+    known = scalar_names(base_calibration_text(spec, rig))
+    for name in spec.scalars:
+        if name not in known:
+            loc = spec.locs.get(f"scalars.{name}") or spec.where
+            raise SpecError(f"unknown calibration scalar {name!r}{closest(name, known)}",
+                            file=loc[0] if loc else spec.file, line=loc[1] if loc else None,
+                            column=loc[2] if loc else None)
+
+
+class CalibrationFiles:
+    """Calibration files of candidates with scalars: the base calibration with the
+    candidate's scalars set, written once per content under ``<out>/calibrations/`` and
+    named relative to the counterexample's folder (scenarios there name it)."""
+
+    def __init__(self, spec: SearchSpec, rig: str | Path | None, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.base = base_calibration_text(spec, rig) if spec.scalars else ""
+        self.file = spec.file
+
+    def text(self, cand: Candidate) -> str:
+        from hil.calibration.diff import override_scalars
+
+        return override_scalars(self.base, dict(cand.scalars), file=self.file)
+
+    def ref(self, cand: Candidate) -> str | None:
+        if not cand.scalars:
+            return None
+        import hashlib
+
+        text = self.text(cand)
+        name = f"calibrations/{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+        path = self.out_dir / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, text)
+        return name
 
 
 def _rig_ref(spec: SearchSpec, rig: str | Path | None) -> str | None:
@@ -191,8 +270,9 @@ def _number(value: float) -> float | int:
 
 
 def scenario_text(spec: SearchSpec, cand: Candidate, *, rig_ref: str | None,
-                  name: str | None = None) -> str:
-    """The candidate as an ordinary scenario YAML document."""
+                  name: str | None = None, calibration: str | None = None) -> str:
+    """The candidate as an ordinary scenario YAML document (``calibration``: the file of
+    the candidate's calibration scalars, relative to where the scenario is written)."""
     base = spec.base
     doc: dict[str, Any] = {
         "name": name or f"{spec.name}-counterexample",
@@ -207,6 +287,8 @@ def scenario_text(spec: SearchSpec, cand: Candidate, *, rig_ref: str | None,
     for key in ("calibration", "plant"):
         if key in base:
             doc[key] = base[key]
+    if calibration is not None:
+        doc["calibration"] = calibration
     params = dict(base.get("params") or {})
     params.update({n: _number(v) for n, v in cand.params})
     if params:
@@ -269,7 +351,7 @@ def _strategy(spec: SearchSpec) -> Any:
               if kinds else st.just(()))
     return st.builds(Candidate, values(spec.operating_point),
                      st.sampled_from(spec.modes) if spec.modes else st.none(),
-                     values(spec.params), faults)
+                     values(spec.params), faults, values(spec.scalars))
 
 
 def _margin_key(v: Any) -> float | None:
@@ -305,21 +387,39 @@ def run_search(spec: SearchSpec, *, max_examples: int = 200, time_s: float = 600
     workers = max(1, min(workers, max_examples))
     say(f"hil search: {spec.name}: up to {max_examples} examples or {time_s:g} s, seed "
         f"{spec.seed}" + (f", {workers} workers" if workers > 1 else "") + f" ({spec.file})")
+    cal_path = out_dir / "counterexample.calibration.yaml"
     if workers == 1:
-        result, text = _explore(spec, max_examples, t0 + time_s, db_dir, max_shrinks,
-                                rig_ref, cx_path, say, t0)
+        result = _explore(spec, max_examples, t0 + time_s, db_dir, max_shrinks, rig, rig_ref,
+                          cx_path, say, t0)
     else:
-        result, text, cpu = _explore_in_parallel(spec, max_examples, time_s, db_dir,
-                                                 max_shrinks, rig_ref, cx_path, workers,
-                                                 progress is not None)
+        result, cpu = _explore_in_parallel(spec, max_examples, time_s, db_dir, max_shrinks,
+                                           rig, rig_ref, cx_path, workers,
+                                           progress is not None)
         cpu0 -= cpu   # the workers' CPU time counts as the search's
-    if result.counterexample is not None and result.search_result is None:
-        # The worker's run, again in this process (SIL is bit-reproducible): its verdicts
-        # and trace hash are what the replay below is compared with.
-        result.search_result = _run_candidate(spec, result.counterexample, rig_ref, cx_path)[1]
+    cand = result.counterexample
+    text = None
+    if cand is not None:
+        # The counterexample as its own files: the scenario, and next to it the
+        # calibration of its scalars (a regression scenario is these two files).
+        found = _with_seed(spec, result.found_seed if result.found_seed is not None
+                           else spec.seed)
+        calibration = None
+        if cand.scalars:
+            atomic_write(cal_path, CalibrationFiles(spec, rig, out_dir).text(cand))
+            calibration = cal_path.name
+        text = scenario_text(found, cand, rig_ref=rig_ref, calibration=calibration)
+        if result.search_result is None:
+            # The worker's run, again in this process (SIL is bit-reproducible): its
+            # verdicts and trace hash are what the replay below is compared with.
+            vocab = vocabulary_for(_rig_path(rig_ref, cx_path), spec.base.get("plant"))
+            result.search_result = run_scenario(
+                loads_scenario(text, vocab, str(cx_path)), rig=_rig_path(rig_ref, cx_path),
+                report_dir=None, formats=(), plots=False)
     result.wall_s = time.perf_counter() - t0
     result.cpu_s = time.process_time() - cpu0
-    if result.counterexample is not None and text is not None:
+    if cand is None and cal_path.exists():
+        cal_path.unlink()
+    if cand is not None and text is not None:
         atomic_write(cx_path, text)
         result.counterexample_path = str(cx_path)
         # Replay exactly as `hil run` would: the file, through the runner's loader.
@@ -338,32 +438,27 @@ def worker_seed(seed: int, worker: int) -> int:
     return seed + 1_000_003 * worker
 
 
-def _run_candidate(spec: SearchSpec, cand: Candidate, rig_ref: str | None,
-                   cx_path: Path) -> tuple[str, ScenarioResult]:
-    rig_path = resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else None
-    vocab = vocabulary_for(rig_path or resolve_rig_path(None), spec.base.get("plant"))
-    text = scenario_text(spec, cand, rig_ref=rig_ref)
-    scenario = loads_scenario(text, vocab, str(cx_path))
-    return text, run_scenario(scenario, rig=rig_path, report_dir=None, formats=(),
-                              plots=False)
+def _rig_path(rig_ref: str | None, cx_path: Path) -> Path:
+    return resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else resolve_rig_path(None)
 
 
 def _explore(spec: SearchSpec, max_examples: int, deadline: float, db_dir: Path,
-             max_shrinks: int, rig_ref: str | None, cx_path: Path,
-             say: Callable[[str], None], t0: float) -> tuple[SearchResult, str | None]:
-    """One hypothesis search: the result (counterexample, counts, margins) and the
-    counterexample's scenario text (None when nothing failed)."""
+             max_shrinks: int, rig: str | Path | None, rig_ref: str | None, cx_path: Path,
+             say: Callable[[str], None], t0: float) -> SearchResult:
+    """One hypothesis search: the result (counterexample with the run that failed,
+    counts, margins)."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hypothesis_seed
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    rig_path = resolve_rig_path(rig_ref, str(cx_path)) if rig_ref else None
-    vocab = vocabulary_for(rig_path or resolve_rig_path(None), spec.base.get("plant"))
+    rig_path = _rig_path(rig_ref, cx_path)
+    vocab = vocabulary_for(rig_path, spec.base.get("plant"))
+    calibrations = CalibrationFiles(spec, rig, cx_path.parent)
     result = SearchResult(spec)
     last_fail: dict[str, Any] = {}
 
     def run(cand: Candidate) -> tuple[str, ScenarioResult]:
-        text = scenario_text(spec, cand, rig_ref=rig_ref)
+        text = scenario_text(spec, cand, rig_ref=rig_ref, calibration=calibrations.ref(cand))
         scenario = loads_scenario(text, vocab, str(cx_path))
         return text, run_scenario(scenario, rig=rig_path, report_dir=None, formats=(),
                                   plots=False)
@@ -433,14 +528,14 @@ def _explore(spec: SearchSpec, max_examples: int, deadline: float, db_dir: Path,
     if last_fail:
         result.counterexample = last_fail["candidate"]
         result.search_result = last_fail["result"]
-        return result, last_fail["text"]
-    return result, None
+        result.found_seed = spec.seed
+    return result
 
 
-def _worker(job: tuple[Any, ...]) -> tuple[SearchResult, str | None, float]:
+def _worker(job: tuple[Any, ...]) -> tuple[SearchResult, float]:
     """A parallel search's worker process: one :func:`_explore` (its ScenarioResult is
     dropped, the parent reruns the counterexample)."""
-    (spec, index, max_examples, deadline_s, db_dir, max_shrinks, rig_ref, cx_path,
+    (spec, index, max_examples, deadline_s, db_dir, max_shrinks, rig, rig_ref, cx_path,
      verbose) = job
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -452,15 +547,16 @@ def _worker(job: tuple[Any, ...]) -> tuple[SearchResult, str | None, float]:
 
             print(prefix + line[1:], file=sys.stderr, flush=True)
 
-    result, text = _explore(spec, max_examples, t0 + deadline_s, db_dir, max_shrinks,
-                            rig_ref, cx_path, say, t0)
+    result = _explore(spec, max_examples, t0 + deadline_s, db_dir, max_shrinks, rig, rig_ref,
+                      cx_path, say, t0)
     result.search_result = None
-    return result, text, time.process_time() - cpu0
+    return result, time.process_time() - cpu0
 
 
 def _explore_in_parallel(spec: SearchSpec, max_examples: int, time_s: float, db_dir: Path,
-                         max_shrinks: int, rig_ref: str | None, cx_path: Path, workers: int,
-                         verbose: bool) -> tuple[SearchResult, str | None, float]:
+                         max_shrinks: int, rig: str | Path | None, rig_ref: str | None,
+                         cx_path: Path, workers: int,
+                         verbose: bool) -> tuple[SearchResult, float]:
     import dataclasses
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -468,15 +564,14 @@ def _explore_in_parallel(spec: SearchSpec, max_examples: int, time_s: float, db_
     share, extra = divmod(max_examples, workers)
     jobs = [(dataclasses.replace(spec, seed=worker_seed(spec.seed, i)), i,
              share + (1 if i < extra else 0), time_s, db_dir / f"worker-{i + 1}", max_shrinks,
-             rig_ref, cx_path, verbose) for i in range(workers)]
+             rig, rig_ref, cx_path, verbose) for i in range(workers)]
     # spawn, not fork: a fresh interpreter per worker, nothing inherited mid-state.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         outcomes = list(pool.map(_worker, jobs))
     merged = SearchResult(spec)
     best: tuple[int, int] | None = None
-    text: str | None = None
     cpu = 0.0
-    for i, (r, t, c) in enumerate(outcomes):
+    for i, (r, c) in enumerate(outcomes):
         cpu += c
         merged.examples += r.examples
         merged.failures += r.failures
@@ -489,10 +584,11 @@ def _explore_in_parallel(spec: SearchSpec, max_examples: int, time_s: float, db_
         if r.counterexample is not None:
             key = (len(r.counterexample.faults), i)
             if best is None or key < best:
-                best, text = key, t
+                best = key
                 merged.counterexample = r.counterexample
+                merged.found_seed = r.found_seed
                 merged.shrink_steps = [f"worker {i + 1}: {step}" for step in r.shrink_steps]
-    return merged, text, cpu
+    return merged, cpu
 
 
 def _with_seed(spec: SearchSpec, seed: int) -> SearchSpec:

@@ -3,7 +3,7 @@
 A spec (docs/search.md is the reference) names a base scenario (``base:``, a path relative
 to the spec) or gives the scenario inline (``scenario:``), shortens it (``duration:``), and
 declares what may vary: the operating point (initial conditions and the vehicle mode),
-plant parameters, and up to ``faults.max`` faults drawn from the single fault vocabulary
+plant parameters, calibration scalars, and up to ``faults.max`` faults drawn from the single fault vocabulary
 (the scenario language's part / sensor / bus faults), each with its time, duration and
 severity. ``properties:`` are expectations in the scenario syntax (default: the base's).
 
@@ -93,10 +93,13 @@ class SearchSpec:
     properties: tuple[Any, ...]             # expectation items in the scenario syntax
     where: Loc | None = None
     locs: Mapping[str, Loc | None] = field(default_factory=dict)
+    #: calibration scalars (names checked against the calibration the base runs with by
+    #: hil.search.engine.load_search_spec; their positions in ``locs`` as "scalars.<name>")
+    scalars: Mapping[str, Range] = field(default_factory=dict)
 
 
 _TOP = ("name", "description", "base", "scenario", "duration", "seed", "rig",
-        "operating_point", "mode", "params", "faults", "properties")
+        "operating_point", "mode", "params", "scalars", "faults", "properties")
 _FAULTS = ("max", "at", "step", "duration", "kinds")
 
 
@@ -324,6 +327,9 @@ def load_spec(path: str | Path, vocab_for: Any) -> SearchSpec:
             return inputs(n) or quantities(n)
     operating = _names_checked(doc, "operating_point", known_initial, "initial condition")
     params = _names_checked(doc, "params", _provider(vocab.params), "plant parameter")
+    scalars = _names_checked(doc, "scalars", None, "calibration scalar")
+    scalar_locs = ({f"scalars.{n}": doc["scalars"].key_loc(n) for n in scalars}
+                   if scalars else {})
     modes: tuple[str, ...] = ()
     if "mode" in doc:
         raw = doc["mode"]
@@ -381,4 +387,5 @@ def load_spec(path: str | Path, vocab_for: Any) -> SearchSpec:
         operating_point=operating, modes=modes, params=params, fault_kinds=tuple(kinds),
         max_faults=max_faults, fault_window_ns=window, fault_step_ns=step_ns,
         fault_duration_ns=fault_duration, properties=tuple(plain(p) for p in props),
-        where=doc.loc, locs={k: doc.value_loc(k) for k in doc})
+        where=doc.loc, locs={**{k: doc.value_loc(k) for k in doc}, **scalar_locs},
+        scalars=scalars)
