@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: each scenario's rig:, else rigs/sil.yaml)")
     parser.add_argument("-n", dest="workers", default="0",
                         help="parallel workers (pytest-xdist): a number or 'auto' (default 0)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the scenarios as tasks on an existing Dask cluster "
+                        "(tcp://host:port): the same reports as -n; workers need the "
+                        "project installed and the paths on a shared file system "
+                        "(docs/calibration-workflow.md)")
     parser.add_argument("-k", dest="keyword", default=None,
                         help="only scenarios matching this pytest -k expression (names, tags)")
     parser.add_argument("-m", dest="markexpr", default=None,
@@ -63,6 +68,8 @@ def pytest_args(args: argparse.Namespace, paths: list[str] | None = None) -> lis
         out.append(f"--rig={args.rig}")
     if args.workers not in ("0", 0):
         out += ["-n", str(args.workers)]
+    if getattr(args, "scheduler", None):
+        out.append(f"--hil-scheduler={args.scheduler}")
     if args.keyword:
         out += ["-k", args.keyword]
     if args.markexpr:
@@ -95,6 +102,24 @@ def main(args: argparse.Namespace) -> int:
             print(f"hil run: error: {args.rig}: a wall-clock rig has one real bus; its scenarios "
                   "run one at a time (drop -n)", file=sys.stderr)
             return 2
+    if getattr(args, "scheduler", None):
+        if args.workers not in ("0", 0):
+            print("hil run: error: --scheduler and -n both say where scenarios run: give one",
+                  file=sys.stderr)
+            return 2
+        if args.rig:
+            from hil.config.rig import load_rig
+
+            if load_rig(args.rig).clock == "wall":
+                print(f"hil run: error: {args.rig}: a wall-clock rig's scenarios run on its "
+                      "one real bus, here: drop --scheduler", file=sys.stderr)
+                return 2
+        from hil.run.distributed import Scheduler
+
+        probe = Scheduler(args.scheduler)   # unreachable: one line, exit 2 (a HilError)
+        print(f"hil run: scheduler {args.scheduler}: {probe.workers} worker(s)",
+              file=sys.stderr)
+        probe.close()
     try:
         argv = pytest_args(args)
     except FileNotFoundError as exc:

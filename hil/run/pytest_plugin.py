@@ -23,6 +23,7 @@ import pytest
 from hil.errors import HilError
 
 _RESULTS_KEY = "hil_result"
+_SCHEDULER = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-no-plots", action="store_true", help="write no PNG plots")
     group.addoption("--hil-margins", type=int, default=0, metavar="N",
                     help="after the run, list the N smallest robustness margins of the suite")
+    group.addoption("--hil-scheduler", default=None, metavar="ADDRESS",
+                    help="run the scenarios as tasks on the Dask scheduler at ADDRESS "
+                    "(tcp://host:port; hil.run.distributed)")
 
 
 def looks_like_scenario(path: Path, *, named: bool = False) -> bool:
@@ -155,16 +159,22 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
 
+    #: the scenario's run as a task on a Dask cluster (--hil-scheduler), once submitted
+    remote: Any = None
+
     def runtest(self) -> None:
         from hil.run.runner import run_scenario
 
         config = self.config
-        formats_opt = config.getoption("hil_trace")
-        formats = () if formats_opt in ("", "none") else tuple(
-            f.strip() for f in formats_opt.split(",") if f.strip())
-        result = run_scenario(self.scenario, rig=config.getoption("rig"),
-                              report_dir=Path(config.getoption("hil_report")) / "scenarios",
-                              formats=formats, plots=not config.getoption("hil_no_plots"))
+        if self.remote is not None:
+            from hil.run.distributed import attach
+
+            result = attach(self.remote.result(), self.scenario)
+        else:
+            result = run_scenario(self.scenario, rig=config.getoption("rig"),
+                                  report_dir=Path(config.getoption("hil_report")) / "scenarios",
+                                  formats=trace_formats(config),
+                                  plots=not config.getoption("hil_no_plots"))
         self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
         # JUnit <properties>: one margin per expectation, in file order, and the trace hash.
         for i, verdict in enumerate(result.verdicts):
@@ -198,6 +208,12 @@ class ScenarioItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.scenario.where[1] - 1 if self.scenario.where else 0
         return self.path, line, f"scenario: {self.scenario.name}"
+
+
+def trace_formats(config: pytest.Config) -> tuple[str, ...]:
+    formats_opt = config.getoption("hil_trace")
+    return () if formats_opt in ("", "none") else tuple(
+        f.strip() for f in formats_opt.split(",") if f.strip())
 
 
 def _allure(scenario: Any, result: Any) -> None:
@@ -293,6 +309,41 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     ordered = sorted((items[i] for i in slots), key=lambda item: -item.scenario.duration_ns)
     for i, item in zip(slots, ordered, strict=True):
         items[i] = item
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With --hil-scheduler: the items that will run (after -k/-m deselection and the
+    ordering above) go to the cluster now; each item waits for its own task."""
+    config = session.config
+    address = config.getoption("hil_scheduler")
+    if address and not hasattr(config, "workerinput") and not config.option.collectonly:
+        _submit(config, address, [i for i in session.items if isinstance(i, ScenarioItem)])
+
+
+def _submit(config: pytest.Config, address: str, items: list[ScenarioItem]) -> None:
+    """Every scenario item that will run, as a task on the cluster, longest first."""
+    from hil.run.distributed import Scheduler, SchedulerError
+
+    try:
+        scheduler = Scheduler(address)
+    except SchedulerError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_SCHEDULER] = scheduler
+    report = str((Path(config.getoption("hil_report")) / "scenarios").resolve())
+    rig = config.getoption("rig")
+    rig = str(Path(rig).resolve()) if rig else None
+    for item in items:
+        if item.get_closest_marker("skip") is not None:
+            continue
+        item.remote = scheduler.submit(item.scenario.name, str(Path(item.scenario.file).resolve()),
+                                       rig, report, trace_formats(config),
+                                       not config.getoption("hil_no_plots"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    scheduler = config.stash.get(_SCHEDULER, None)
+    if scheduler is not None:
+        scheduler.close()
 
 
 # -- the session's results: terminal table and HTML summary (on the controller only) -------
