@@ -372,7 +372,8 @@ class CompositePlant:
         w_exh = w_air + engine.fuel_flow_kg_s
         turbo.wg_fault = health.wastegate
         turbo.step(dt, engine.throttle_flow_kg_s, w_exh, exhaust.egt_k, p_amb_pa, t_amb_k,  # w_air, w_exh, t_em_k, p_amb_pa, t_amb_k,
-                   engine.p_im_pa, u["ecu.wastegate_cmd_pct"], health.turbo.value)     # p_im_pa, wg_cmd_pct, eff_factor
+                   engine.p_im_pa, u["ecu.wastegate_cmd_pct"], health.turbo.value,     # p_im_pa, wg_cmd_pct, eff_factor
+                   engine.throttle_pct)                                                # throttle_pct
         lam_sensed = exhaust.lambda_sensor(dt, engine.lam, w_exh)
         o = self.outputs
         o["engine.manifold_pressure_kpa"] = engine.p_im_pa * 1e-3

@@ -112,6 +112,7 @@ class TurboParams:
     intercooler_tau_s: float = 4.0
     overspeed_rpm: float = 195000.0
     blow_off_kpa: float = 30.0               # recirculation valve opens above p_im + this at closed throttle
+    blow_off_throttle_pct: float = 3.0       # "closed throttle": the valve acts below this throttle position
 
 
 @dataclass

@@ -64,11 +64,13 @@ class Turbo:
         self.pi_c = 1.0
 
     def step(self, dt: float, w_air: float, w_exh: float, t_em_k: float, p_amb_pa: float,
-             t_amb_k: float, p_im_pa: float, wg_cmd_pct: float, eff_factor: float = 1.0) -> None:
+             t_amb_k: float, p_im_pa: float, wg_cmd_pct: float, eff_factor: float = 1.0,
+             throttle_pct: float = 0.0) -> None:
         """Advance by `dt` [s]: `w_air` the compressor (throttle) flow, `w_exh` the exhaust
         flow [kg/s], `t_em_k` the exhaust manifold temperature, `p_im_pa` the manifold
         pressure (the recirculation valve's reference), `wg_cmd_pct` 0 closed .. 100 open,
-        `eff_factor` the part health of both wheels (1 healthy)."""
+        `eff_factor` the part health of both wheels (1 healthy), `throttle_pct` the throttle
+        position (the recirculation valve acts at closed throttle only)."""
         p = self.p
         # --- wastegate actuator (first order) and its faults --------------------------
         if self.wg_fault is None:
@@ -107,9 +109,16 @@ class Turbo:
             psi = MIN_PSI_SHARE * p.compressor_psi
         pi_target = (1.0 + psi * u * u / (2.0 * CP_AIR * t_amb_k)) ** EXP_C_INV
         p_target = p_amb_pa * pi_target - loss
-        cap = p_im_pa + p.blow_off_kpa * 1e3          # recirculation valve
-        if p_target > cap:
-            p_target = cap
+        if throttle_pct < p.blow_off_throttle_pct:
+            # recirculation valve, at closed throttle only: it vents the boost volume to the
+            # compressor inlet, so it never holds the pressure below what the compressor
+            # delivers at pressure ratio 1 (ambient less the intake losses)
+            cap = p_im_pa + p.blow_off_kpa * 1e3
+            floor = p_amb_pa - loss
+            if cap < floor:
+                cap = floor
+            if p_target > cap:
+                p_target = cap
         self.p_boost_pa += (p_target - self.p_boost_pa) * dt / (p.boost_tau_s + dt)
         pi_c = (self.p_boost_pa + loss) / p_amb_pa
         if pi_c < 1.0:

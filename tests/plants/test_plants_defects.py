@@ -132,3 +132,63 @@ def test_race_car_power_is_stated_honestly():
     assert m, "engine.md states the race car's peak power"
     assert o["engine.power_kw"] == pytest.approx(float(m.group(1)), rel=0.05)
     assert "554 kW" not in doc.replace("About 554 kW would need", "")
+
+
+def _part_load_wastegate_shut(rpm: float, throttle_pct: float, seconds: float) -> tuple:
+    """Dyno part load with the reference ECU, whose boost loop keeps the wastegate shut
+    below its 210 kPa target (a common part-load strategy)."""
+    plant = build_plant("road_car", overrides={"sensors.noise_scale": 0.0})
+    plant.set_driver_mode("dyno", speed_rpm=rpm)
+    plant.inputs["driver.throttle_pct"] = throttle_pct
+    rec = run(plant, seconds, ReferenceEcu(), every=10, record=["turbo.speed_rpm"])
+    return plant, max(rec["turbo.speed_rpm"])
+
+
+def test_recirculation_valve_caps_boost_at_closed_throttle_only():
+    """The recirculation valve holds the pre-throttle pressure at p_im + 30 kPa at closed
+    throttle only (docs/plants/turbo.md, params.py). Before: the cap acted at every throttle
+    position, so at part load the compressor did no work (pressure ratio clamped at 1) and
+    with the wastegate shut the turbo ran away: 5000 rpm / 30 % throttle, 30 s: max 307,600
+    rpm (limit 195,000), boost 108.8 kPa, compressor 0.6 kW; 4000 rpm / 25 %: 188,200 rpm
+    after 30 s (still rising). After: 133,000 rpm, the boost loop's 210 kPa, compressor 11.4
+    kW; 4000 rpm / 25 %: 59,500 rpm, boost 119.7 kPa."""
+    plant, top = _part_load_wastegate_shut(5000, 30, 30.0)
+    assert plant.params.turbo.overspeed_rpm > top > 100000.0
+    assert plant.outputs["turbo.boost_pressure_kpa"] == pytest.approx(210.0, abs=5.0)
+    assert plant.turbo.p_c_w > 5000.0
+    plant, top = _part_load_wastegate_shut(4000, 25, 30.0)
+    assert top < 100000.0
+    # the throttle drops the pressure: boost well above the manifold at part load
+    o = plant.outputs
+    assert o["turbo.boost_pressure_kpa"] > o["engine.manifold_pressure_kpa"] + 30.0
+    assert plant.turbo.pi_c > 1.1
+
+
+def test_boost_sensor_reads_ambient_at_idle():
+    """At idle (throttle ~4 %, the idle regulator's) the pre-throttle pressure is the
+    compressor's, about ambient. Before: 48 kPa (manifold 18 kPa + the 30 kPa cap, below
+    ambient); after: 101.5 kPa (ambient 101.3 kPa, sensor resolution 0.5 kPa). At closed
+    throttle (dyno, 0 %) the valve still caps, but never below the compressor inlet."""
+    plant = build_plant("road_car", overrides={"sensors.noise_scale": 0.0})
+    plant.set_driver_mode("manual")
+    plant.set_state({"engine.speed_rpm": 850.0, "engine.coolant_temp_c": 90.0})
+    plant.inputs.update({"driver.gear": 0.0, "driver.throttle_pct": 0.0})
+    run(plant, 5.0, ReferenceEcu())
+    o = plant.outputs
+    assert o["engine.manifold_pressure_kpa"] < 40.0
+    assert o["sensor.boost_pressure_kpa"] == pytest.approx(101.3, abs=1.0)
+    # throttle snapped shut from full load: the valve vents the boost volume to the
+    # compressor inlet, down to about ambient (before: to p_im + 30 kPa, ~35 kPa)
+    plant = build_plant("road_car", overrides={"sensors.noise_scale": 0.0})
+    plant.set_driver_mode("dyno", speed_rpm=4000)
+    plant.inputs["driver.throttle_pct"] = 100.0
+    run(plant, 3.0, ReferenceEcu())
+    assert plant.outputs["turbo.boost_pressure_kpa"] > 150.0
+    plant.inputs["driver.throttle_pct"] = 0.0
+    rec = run(plant, 1.0, ReferenceEcu(), every=10, record=["turbo.boost_pressure_kpa",
+                                                           "engine.throttle_pct"])
+    o = plant.outputs
+    assert o["engine.throttle_pct"] < plant.params.turbo.blow_off_throttle_pct
+    assert o["engine.manifold_pressure_kpa"] < 40.0
+    assert o["turbo.boost_pressure_kpa"] == pytest.approx(101.3, abs=1.5)
+    assert min(rec["turbo.boost_pressure_kpa"]) > 99.0
