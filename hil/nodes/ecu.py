@@ -55,7 +55,7 @@ class _Task:
 
 class _RxEntry:
     __slots__ = ("name", "codec", "e2e", "status_name", "errors_name", "last_ns", "timeout_ns",
-                 "task", "frames", "errors")
+                 "task", "frames", "errors", "aliases")
 
     def __init__(self, name: str, codec: Any, e2e: E2ERx | None, timeout_ns: int) -> None:
         self.name = name
@@ -68,10 +68,12 @@ class _RxEntry:
         self.task: _Task | None = None
         self.frames = 0
         self.errors = 0
+        #: (DBC name, controller name) of ecu.yaml's signal_names in this message
+        self.aliases: tuple[tuple[str, str], ...] = ()
 
 
 class _TxEntry:
-    __slots__ = ("name", "frame_id", "is_extended", "encode", "cycle_ns", "sent")
+    __slots__ = ("name", "frame_id", "is_extended", "encode", "cycle_ns", "sent", "aliases")
 
     def __init__(self, name: str, frame_id: int, is_extended: bool,
                  encode: Callable[[Mapping[str, float]], bytes], cycle_ns: int) -> None:
@@ -81,6 +83,8 @@ class _TxEntry:
         self.encode = encode
         self.cycle_ns = cycle_ns
         self.sent = 0
+        #: (controller name, DBC name) of ecu.yaml's signal_names in this message
+        self.aliases: tuple[tuple[str, str], ...] = ()
 
 
 class EcuRuntime:
@@ -132,7 +136,20 @@ class EcuRuntime:
                 self.signals[entry.status_name] = float(RxStatus.NEVER_RECEIVED)
                 self.signals[entry.errors_name] = 0.0
 
+        # ecu.yaml's signal_names: the controllers keep their own names; a received DBC
+        # signal is copied to the controller's name when decoded, a controller output to
+        # the DBC's name when encoded (load_ecu_config checked that both sides exist).
         by_name = {e.name: e for e in self._rx.values()}
+        for ctrl, dbc_name in config.signal_names.items():
+            for message in db.messages:
+                if message.name in self._tx and any(sg.name == dbc_name for sg in message.signals):
+                    tx = self._tx[message.name]
+                    tx.aliases = (*tx.aliases, (ctrl, dbc_name))
+                rx = by_name.get(message.name)
+                if rx is not None and (dbc_name in (rx.status_name, rx.errors_name)
+                                       or any(sg.name == dbc_name for sg in message.signals)):
+                    rx.aliases = (*rx.aliases, (dbc_name, ctrl))
+                    self.signals[ctrl] = self.signals[dbc_name]
         for spec in config.tasks:
             controllers = [self._instantiate(c, spec, extra) for c in spec.controllers]
             task = _Task(spec, controllers)
@@ -272,6 +289,8 @@ class EcuRuntime:
             entry.errors += 1
             signals[entry.errors_name] = float(entry.errors)
         signals[entry.status_name] = float(status)
+        for dbc_name, ctrl in entry.aliases:
+            signals[ctrl] = signals[dbc_name]
         task = entry.task
         if task is not None:
             task.last_trigger_ns = self.env.now
@@ -290,6 +309,8 @@ class EcuRuntime:
             if last >= 0:
                 if now - last > entry.timeout_ns:
                     signals[entry.status_name] = float(RxStatus.TIMEOUT)
+                    for dbc_name, ctrl in entry.aliases:
+                        signals[ctrl] = signals[dbc_name]
                     if entry.e2e is not None:
                         entry.e2e.resync()
                 deadline = last + entry.timeout_ns
@@ -324,7 +345,10 @@ class EcuRuntime:
     def _frame(self, entry: _TxEntry) -> tuple[int, bytes, bool]:
         """Encode now (the signals as the task left them); sent when the task completes."""
         entry.sent += 1
-        return entry.frame_id, entry.encode(self.signals), entry.is_extended
+        signals = self.signals
+        for ctrl, dbc_name in entry.aliases:
+            signals[dbc_name] = signals[ctrl]
+        return entry.frame_id, entry.encode(signals), entry.is_extended
 
     def _send_all(self, frames: list[tuple[int, bytes, bool]]) -> None:
         send = self._send_frame

@@ -63,6 +63,9 @@ class EcuConfig:
     timeout_cycles: float
     tasks: list[TaskSpec]
     node: str = "ECU"
+    #: ``signal_names:``: controller signal name -> DBC signal name, for a DBC whose names
+    #: differ from the controllers' (empty: the controllers' names are the DBC's).
+    signal_names: dict[str, str] = field(default_factory=dict)
 
 
 def _time(raw: LocDict, key: str, default: str | None, what: str) -> int:
@@ -81,8 +84,8 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
     raw = load_yaml(path)
     if not isinstance(raw, LocDict):
         raise ConfigError("an ECU configuration must be a mapping", file=str(path), line=1)
-    check_keys(raw, ("calibration", "calibration_loader", "timeout_cycles", "tasks", "node"),
-               what="ECU configuration", required=("tasks",))
+    check_keys(raw, ("calibration", "calibration_loader", "timeout_cycles", "tasks", "node",
+                     "signal_names"), what="ECU configuration", required=("tasks",))
     base = path.resolve().parent
     calibration = None
     if raw.get("calibration") is not None:
@@ -157,8 +160,98 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
     if not isinstance(node, str):
         raise error_at(raw.value_loc("node"), f"node: expected a DBC node name, got "
                        f"{excerpt(node)}")
-    return EcuConfig(path=path, calibration=calibration, calibration_loader=loader,
-                     timeout_cycles=float(timeout_cycles), tasks=tasks, node=node)
+    config = EcuConfig(path=path, calibration=calibration, calibration_loader=loader,
+                       timeout_cycles=float(timeout_cycles), tasks=tasks, node=node,
+                       signal_names=_signal_names(raw, db, node))
+    check_controller_signals(config, db, raw)
+    return config
+
+
+def _received_names(db: Any, node: str) -> set[str]:
+    """The signal names the ECU runtime provides from the DBC: every signal of every
+    message, and ``<Msg>_RxStatus`` / ``<Msg>_RxErrors`` of each message the node receives."""
+    names = {sig.name for m in db.messages for sig in m.signals}
+    for m in db.messages:
+        if node not in m.senders:
+            names.update((f"{m.name}_RxStatus", f"{m.name}_RxErrors"))
+    return names
+
+
+def _signal_names(raw: LocDict, db: Any, node: str) -> dict[str, str]:
+    """``signal_names: {controller name: DBC name}``; every DBC name must exist."""
+    value = raw.get("signal_names")
+    if value is None:
+        return {}
+    if not isinstance(value, LocDict):
+        raise error_at(raw.value_loc("signal_names"), "signal_names: expected a mapping "
+                       "{controller signal name: DBC signal name}")
+    known = _received_names(db, node)
+    names: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for key, target in value.items():
+        if not isinstance(key, str) or not key or not isinstance(target, str) or not target:
+            raise error_at(value.value_loc(key), f"signal_names: {excerpt(key)}: expected a "
+                           "controller signal name mapped to a DBC signal name")
+        if target not in known:
+            raise error_at(value.value_loc(key), f"signal_names: {key} -> {excerpt(target)}: "
+                           f"no such signal in the DBC{closest(target, known)}")
+        if target in targets:
+            raise error_at(value.value_loc(key), f"signal_names: {key} and {targets[target]} "
+                           f"both map to the DBC signal {target!r}")
+        targets[target] = key
+        names[key] = target
+    return names
+
+
+def check_controller_signals(config: EcuConfig, db: Any, raw: LocDict | None = None) -> None:
+    """Refuse, before anything runs, a DBC the controllers cannot work with.
+
+    Every declared input of every controller must be a DBC signal (through
+    ``signal_names``), a ``<Msg>_RxStatus`` / ``<Msg>_RxErrors`` of a received message,
+    or an output of a controller of this ECU. With ``signal_names`` (a DBC of its own),
+    every signal of every message the node sends (but the E2E counter and CRC, which the
+    runtime fills) must also be written by a controller output. Otherwise a renamed signal
+    would run the controllers on its default (the lambda loop open with no warning) or go
+    out as a constant. (Without a name map an ECU may leave a sent signal at its DBC
+    initial value: test doubles and partial ECUs do.)
+    """
+    from hil.wire.dbc import counter_signal_name, crc_signal_name
+
+    names = config.signal_names
+    known = _received_names(db, config.node)
+    written: dict[str, str] = {}           # controller output name -> controller
+    for task in config.tasks:
+        for spec in task.controllers:
+            cls = resolve(spec.cls, kind="controllers")
+            for out in getattr(cls, "outputs", ()) or ():
+                written.setdefault(out, spec.name)
+    for task in config.tasks:
+        for spec in task.controllers:
+            cls = resolve(spec.cls, kind="controllers")
+            for name in getattr(cls, "inputs", ()) or ():
+                target = names.get(name, name)
+                if target in known or name in written:
+                    continue
+                raise error_at(spec.loc, f"controller {spec.name} ({spec.cls}) reads "
+                               f"{name!r}, which is neither a signal of the DBC"
+                               f"{closest(target, known)} nor an output of a controller; "
+                               f"map it to the DBC's name in signal_names: "
+                               f"{{{name}: <DBC signal>}}")
+    if not names:
+        return
+    sent = {names.get(out, out) for out in written}
+    loc = raw.key_loc("signal_names") if raw is not None else config.tasks[0].loc
+    for message in db.messages:
+        if config.node not in message.senders:
+            continue
+        e2e = (crc_signal_name(message), counter_signal_name(message))
+        for sig in message.signals:
+            if sig.name in sent or sig.name in e2e:
+                continue
+            raise error_at(loc, f"the DBC signal {sig.name!r} of {message.name} (sent by "
+                           f"{config.node}) is written by no controller"
+                           f"{closest(sig.name, list(written))}; map a controller output to it "
+                           f"in signal_names: {{<output>: {sig.name}}}")
 
 
 def check_controller_class(spec: ControllerSpec, period_ns: int, what: str,
