@@ -7,7 +7,6 @@ converted here, exactly, to ticks.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 NS_PER_S = 1_000_000_000
 #: Longest time any configuration may name (a scenario's duration, a step time, a bound):
@@ -16,12 +15,12 @@ MAX_TIME_NS = 24 * 3600 * NS_PER_S
 _MAX_TIME_CHARS = 40  # "123456789.123456789e-3 ms" fits; 10,000 digits do not
 
 _TIME_UNITS = {
-    "ns": Fraction(1),
-    "us": Fraction(1_000), "µs": Fraction(1_000),
-    "ms": Fraction(1_000_000),
-    "s": Fraction(NS_PER_S),
-    "min": Fraction(60 * NS_PER_S),
-    "h": Fraction(3600 * NS_PER_S),
+    "ns": 1,
+    "us": 1_000, "µs": 1_000,
+    "ms": 1_000_000,
+    "s": NS_PER_S,
+    "min": 60 * NS_PER_S,
+    "h": 3600 * NS_PER_S,
 }
 _TIME_RE = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zµ]+)\s*$")
 
@@ -49,13 +48,16 @@ def parse_time_ns(value: object, *, allow_negative: bool = False) -> int:
         raise UnitError(f"{value!r} is beyond the longest time allowed "
                         "(24 h)" if not exponent.startswith("-")
                         else f"{value!r} is finer than the 1 ns clock resolution")
-    ticks = Fraction(number) * _TIME_UNITS[unit]
-    if abs(ticks) > MAX_TIME_NS:
+    # Exact in integers: digits * unit * 10**shift (no float, no Fraction).
+    whole, _, frac = mantissa.partition(".")
+    shift = (int(exponent) if exponent else 0) - len(frac)
+    numerator = int(whole + frac) * _TIME_UNITS[unit] * 10 ** max(shift, 0)
+    ns, rest = divmod(numerator, 10 ** max(-shift, 0))
+    if abs(ns) > MAX_TIME_NS or ns == MAX_TIME_NS and rest:
         raise UnitError(f"{value!r} is beyond the longest time allowed "
                         "(24 h)")
-    if ticks.denominator != 1:
+    if rest:
         raise UnitError(f"{value!r} is finer than the 1 ns clock resolution")
-    ns = int(ticks)
     if ns < 0 and not allow_negative:
         raise UnitError(f"time must not be negative: {value!r}")
     return ns

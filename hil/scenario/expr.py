@@ -251,20 +251,6 @@ def _distance(op: type[ast.cmpop], left: _Fn, right: _Fn, read: frozenset[str]) 
     return lambda ns, m: (np.abs(diff(ns)) - _half_step(read, m)) / _scale(read, m)
 
 
-def _tree_depth(root: ast.AST) -> int:
-    """Depth of the syntax tree, walked without recursion."""
-    worst = 0
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        worst = max(worst, depth)
-        if depth <= MAX_EXPR_DEPTH:
-            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
-                         if not isinstance(child, ast.expr_context | ast.operator |
-                                           ast.boolop | ast.cmpop | ast.unaryop))
-    return worst
-
-
 class _Compiler:
     """One pass over the ast: validate against the whitelist and build closures."""
 
@@ -278,6 +264,7 @@ class _Compiler:
         self.used: set[str] = set()
         self.operators: set[str] = set()
         self.placeholders: dict[str, str] = {}
+        self.depth = 0
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -322,10 +309,7 @@ class _Compiler:
                 message += "; use '==' to compare"
             raise _error(f"bad expression {excerpt(self.text)}: {message}", self.where,
                          offset) from None
-        depth = _tree_depth(tree.body)
-        if depth > MAX_EXPR_DEPTH:
-            raise _error(f"expression nests deeper than {MAX_EXPR_DEPTH} levels: "
-                         f"{excerpt(self.text, 40)}", self.where, 0)
+        # The depth limit is checked as the tree is compiled (_node): one walk, not two.
         fn = self._node(tree.body)
         return fn, self._is_condition(tree.body), self._robust(tree.body)
 
@@ -400,6 +384,18 @@ class _Compiler:
     # -- nodes ---------------------------------------------------------------------------
 
     def _node(self, node: ast.AST) -> _Fn:
+        """Compile one node, refusing trees deeper than :data:`MAX_EXPR_DEPTH` before the
+        recursion gets anywhere near Python's limit (every descent goes through here)."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_EXPR_DEPTH:
+                raise _error(f"expression nests deeper than {MAX_EXPR_DEPTH} levels: "
+                             f"{excerpt(self.text, 40)}", self.where, 0)
+            return self._compile_node(node)
+        finally:
+            self.depth -= 1
+
+    def _compile_node(self, node: ast.AST) -> _Fn:
         if isinstance(node, ast.BoolOp):
             return self._boolop(node)
         if isinstance(node, ast.UnaryOp):

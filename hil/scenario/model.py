@@ -31,6 +31,7 @@ from hil.config.yamlio import (
     closest,
     excerpt,
     loads_yaml,
+    paused_gc,
     read_text,
 )
 from hil.errors import HilError, ScenarioError
@@ -492,7 +493,8 @@ def load_scenario(path: str | Path, vocab: Vocabulary, *, doc: Any = None) -> Sc
     text = read_text(path, cls=ScenarioError, what="scenario")
     if doc is None:
         return loads_scenario(text, vocab, str(path))
-    return _Loader(text, str(path), vocab).scenario(doc)
+    with paused_gc():  # thousands of compiled conditions, no garbage (yamlio.paused_gc)
+        return _Loader(text, str(path), vocab).scenario(doc)
 
 
 def loads_scenario(text: str, vocab: Vocabulary, filename: str = "<string>") -> Scenario:
@@ -503,7 +505,11 @@ def loads_scenario(text: str, vocab: Vocabulary, filename: str = "<string>") -> 
     except HilError as exc:  # YAML syntax or duplicate key: same place, scenario error class
         raise ScenarioError(exc.message, file=exc.file, line=exc.line,
                             column=exc.column) from None
-    return _Loader(text, filename, vocab).scenario(doc)
+    with paused_gc():
+        return _Loader(text, filename, vocab).scenario(doc)
+
+
+_UNSET = object()
 
 
 class _Loader:
@@ -513,6 +519,7 @@ class _Loader:
         self.vocab = vocab
         self.duration_ns = 0
         self._candidates: list[str] | None = None
+        self._settable_names: object = _UNSET
 
     def candidates(self) -> list[str]:
         """The readable names for "did you mean" (sorted once per file, not per condition)."""
@@ -723,12 +730,19 @@ class _Loader:
         return names or (lambda n: inputs(n) or quantities(n))
 
     def _settable(self) -> NamesProvider | None:
+        """What a step may set or ramp: built once per file (a 1 MB scenario has 15,000
+        steps)."""
+        if self._settable_names is _UNSET:
+            self._settable_names = self._settable_uncached()
+        return self._settable_names  # type: ignore[return-value]
+
+    def _settable_uncached(self) -> NamesProvider | None:
         inputs = _provider(self.vocab.inputs)
         if inputs is None:
             return None
         bench = frozenset(self.vocab.bench_signals)
         listed = _listing(self.vocab.inputs)
-        return (set(listed) | bench) if listed else (lambda n: n in bench or inputs(n))
+        return (frozenset(listed) | bench) if listed else (lambda n: n in bench or inputs(n))
 
     def values(self, doc: LocDict, key: str, names: NamesProvider | None,
                what: str) -> dict[str, float]:
