@@ -7,11 +7,11 @@ CI machine with no display and costs nothing when no plot is made.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from hil.trace.files import atomic_output
 
 
 def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: str = "",
@@ -19,8 +19,8 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
                  window_ns: tuple[int, int] | None = None) -> Path:
     """One stacked panel per signal over time; a red line at ``mark_ns``.
 
-    The file is written under a temporary name and renamed, so a failed plot never
-    leaves a half-written PNG.
+    The file is written under a partial name and renamed (hil.trace.files.atomic_output),
+    so a failed plot never leaves a half-written PNG.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -51,12 +51,8 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(suffix=".png.partial", dir=path.parent)
-    os.close(fd)
-    try:
+    # Complete or absent, created with the process umask like any other report file
+    # (mkstemp made every PNG 0600).
+    with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -20,7 +20,9 @@ expectation engine, so their errors and failure messages read the same::
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ import yaml
 from hil.bench.preflight import is_inconclusive
 from hil.config.rig import RigConfig, load_rig
 from hil.errors import HilError, ScenarioError
-from hil.scenario.expect import Verdict, evaluate_all
+from hil.scenario.expect import Verdict, evaluate_all, verdict_summary
 from hil.scenario.model import Scenario, loads_scenario
 
 
@@ -59,6 +61,11 @@ class PythonScenarios:
         self._benches: list[Any] = []
         self._drivers: dict[int, Any] = {}
         self._where = where or "<python scenario>"
+        #: Every verdict of every expect() call and the failure plots, for the suite's
+        #: summary table, summary.html and summary.json (:meth:`summary`).
+        self.verdicts: list[Verdict] = []
+        self.artifacts: dict[str, str] = {}
+        self._sim_ns = 0
 
     def bench(self, *, rig: str | Path | RigConfig | None = None, plant: str | None = None,
               calibration: str | None = None, params: Mapping[str, Any] | None = None,
@@ -132,9 +139,18 @@ class PythonScenarios:
         bench.trace.flush()
         verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
                                               task_times=bench.ecu.task_times()))
+        # Where the expectation was written: the test's line calling expect(), not a line
+        # of the YAML document built from it.
+        caller = sys._getframe(1)
+        where = (caller.f_code.co_filename, caller.f_lineno, 1)
+        verdicts = [dataclasses.replace(v, where=where) for v in verdicts]
+        self.verdicts.extend(verdicts)
         failed = [v for v in verdicts if not v.passed and not is_inconclusive(v)]
         if failed:
-            raise ExpectationFailed(verdicts, self._plots(bench, failed))
+            plots = self._plots(bench, failed)
+            for path in plots:
+                self.artifacts[f"plot_failed_{len(self.artifacts)}"] = str(path)
+            raise ExpectationFailed(verdicts, plots)
         if any(is_inconclusive(v) for v in verdicts):
             import pytest
 
@@ -153,13 +169,28 @@ class PythonScenarios:
             names = list(verdict.signals_involved)
             if not names:
                 continue
+            n = len(self.artifacts) + i
             out.append(plot_signals(bench.trace, names[:8],
-                                    self.report_dir / f"{self.name}_failed_{i}.png",
+                                    self.report_dir / f"{self.name}_failed_{n}.png",
                                     title=f"{self.name}: {verdict.expectation.kind} failed",
                                     mark_ns=verdict.t_ns, mark_label="violation"))
         return out
 
+    def summary(self, *, description: str, line: int | None = None) -> dict[str, Any]:
+        """This test's row of the suite summary, in ScenarioResult.summary's form. The
+        outcome (passed, status, error, wall time) is the pytest report's, filled in where
+        the reports are collected (HilResults); here it says what the verdicts say."""
+        sim_ns = self._sim_ns + sum(int(b.now_ns) for b in self._benches)
+        passed = all(v.passed for v in self.verdicts)
+        return {"name": self.name, "file": self._where, "description": description,
+                "tags": [], "passed": passed, "status": "pass" if passed else "fail",
+                "error": None, "sim_s": sim_ns / 1e9, "wall_s": 0.0, "speed": None,
+                "verdicts": [verdict_summary(v) for v in self.verdicts],
+                "where": [self._where, line or 1, 1], "trace_sha256": None, "steps": [],
+                "artifacts": dict(self.artifacts), "figures": {}, "python": True}
+
     def close(self) -> None:
+        self._sim_ns += sum(int(b.now_ns) for b in self._benches)
         for bench in self._benches:
             bench.close()
         self._benches.clear()

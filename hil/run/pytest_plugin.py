@@ -20,10 +20,12 @@ from typing import Any
 
 import pytest
 
+from hil.config.yamlio import excerpt
 from hil.errors import HilError
 
 _RESULTS_KEY = "hil_result"
 _SCHEDULER = pytest.StashKey[Any]()
+_PY_RESULTS_KEY = "hil_python_result"  # a Python scenario's row, known at teardown
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -193,8 +195,11 @@ class ScenarioItem(pytest.Item):
         exc = excinfo.value
         if isinstance(exc, ScenarioFailed):
             result = exc.result
-            lines = [f"scenario {self.scenario.name!r} failed ({self.scenario.description})"]
-            lines += [f"  {line}" for line in result.failure_text().splitlines()]
+            # The first line is what JUnit's failure message and pytest's short summary
+            # show: the first failed expectation (file:line:col: FAIL ...), or the error.
+            lines = result.failure_text().splitlines() or ["failed"]
+            lines.append(f"scenario {self.scenario.name!r} failed "
+                         f"({excerpt(self.scenario.description, 200)[1:-1]})")
             plots = [p for k, p in result.artifacts.items() if k.startswith("plot_failed")]
             if plots:
                 lines.append("  plots: " + ", ".join(plots))
@@ -264,7 +269,24 @@ def hil(request: pytest.FixtureRequest):
     try:
         yield helper
     finally:
+        # The test's row of the summary (table, summary.html, summary.json): its
+        # expectations as the hil fixture judged them; the outcome comes with the report.
+        function = getattr(request.node, "function", None)
+        row = helper.summary(description=_python_description(request.node),
+                             line=getattr(getattr(function, "__code__", None),
+                                          "co_firstlineno", None))
         helper.close()
+        request.node.user_properties.append((_PY_RESULTS_KEY, json.dumps(row, default=str)))
+
+
+def _python_description(node: Any) -> str:
+    """What a Python scenario proves: the first paragraph of its test's docstring, else of
+    its module's."""
+    for owner in (getattr(node, "function", None), getattr(node, "module", None)):
+        doc = getattr(owner, "__doc__", None)
+        if doc and doc.strip():
+            return " ".join(doc.strip().split("\n\n")[0].split())
+    return "a scenario written in Python (no docstring)"
 
 
 @pytest.fixture
@@ -348,8 +370,59 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # -- the session's results: terminal table and HTML summary (on the controller only) -------
 
+def _crash_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message).splitlines()[0] if crash.message else "failed"
+    lines = str(report.longreprtext).strip().splitlines()
+    return lines[-1] if lines else "failed"
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(HilResults(config), "ntec-hil-results")
+    _one_run_of_allure(config)
+
+
+#: What allure-pytest writes into --alluredir: <uuid>-result.json, -container.json,
+#: -attachment.<ext> (and <name>.tmp while writing).
+_ALLURE_FILE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                          r"-(result\.json|container\.json|attachment(\.[^/]*)?)(\.tmp)?$")
+
+
+def _one_run_of_allure(config: pytest.Config) -> None:
+    """allure-results holds this run only (docs/scenarios.md, "Reports"): the results of
+    earlier runs are removed once, by the controller, before any worker starts (each
+    xdist worker cleaning it, as --clean-alluredir would, could remove another's results).
+    Only allure's own files go; anything else in the directory (environment.properties,
+    categories.json) stays."""
+    directory = getattr(config.option, "allure_report_dir", None)
+    if not directory:
+        return
+    if hasattr(config, "workerinput"):
+        config.option.clean_alluredir = False
+        return
+    path = Path(directory)
+    if path.is_dir():
+        for entry in path.iterdir():
+            if entry.is_file() and _ALLURE_FILE.match(entry.name):
+                entry.unlink(missing_ok=True)
+
+
+def _junit_classname(config: pytest.Config, report: pytest.TestReport) -> None:
+    """JUnit's classname of a YAML scenario is its suite path without ``.yaml``
+    (``safety.egt_overtemp``, as pytest names ``safety/test_x.py`` ``safety.test_x``)."""
+    path, sep, _ = report.nodeid.partition("::")
+    if not sep or not path.endswith((".yaml", ".yml")):
+        return
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    dotted = re.sub(r"\.ya?ml$", "", path).replace("/", ".")
+    classname = f"{xml.prefix}.{dotted}" if xml.prefix else dotted
+    xml.node_reporter(report).add_attribute("classname", classname)
 
 
 class HilResults:
@@ -358,14 +431,50 @@ class HilResults:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[dict[str, Any]] = []
+        self._outcomes: dict[str, pytest.TestReport] = {}
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            _junit_classname(self.config, report)
+        if report.when == "teardown":
+            self._python_row(report)
+            return
+        if report.when == "call" or report.failed:
+            self._outcomes[report.nodeid] = report
         # A scenario skipped at collection has no call phase: its row comes with the setup.
         if report.when != "call" and not (report.when == "setup" and report.skipped):
             return
         for key, value in report.user_properties:
             if key == _RESULTS_KEY:
                 self.results.append(json.loads(value))
+
+    def _python_row(self, report: pytest.TestReport) -> None:
+        """A Python scenario's row (hil fixture), with the outcome of its call phase."""
+        row = next((json.loads(v) for k, v in report.user_properties if k == _PY_RESULTS_KEY),
+                   None)
+        outcome = self._outcomes.pop(report.nodeid, None)
+        if row is None:
+            return
+        inconclusive = any(v.get("status") == "inconclusive" for v in row["verdicts"])
+        if outcome is None or outcome.passed:
+            status = "pass" if outcome is not None else "fail"
+        elif outcome.skipped:
+            status = "inconclusive" if inconclusive else "skipped"
+        else:
+            status = "fail"
+        row["status"], row["passed"] = status, status == "pass"
+        if outcome is not None:
+            row["wall_s"] = float(outcome.duration)
+            if row["wall_s"] > 0 and row["sim_s"]:
+                row["speed"] = row["sim_s"] / row["wall_s"]
+            if outcome.failed and all(v["passed"] for v in row["verdicts"]):
+                # Failed outside an expectation (an exception in the test): its first line.
+                row["error"] = _crash_line(outcome)
+            if outcome.skipped and not inconclusive:
+                longrepr = outcome.longrepr
+                row["reason"] = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+        self.results.append(row)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results or hasattr(self.config, "workerinput"):

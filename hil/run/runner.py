@@ -24,7 +24,7 @@ from hil.bench import Bench, open_bench
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import LocDict, load_yaml
 from hil.errors import ConfigError, HilError, ScenarioError
-from hil.scenario.expect import Verdict, evaluate_all
+from hil.scenario.expect import Verdict, evaluate_all, verdict_summary
 from hil.scenario.model import Scenario, Vocabulary, load_scenario
 from hil.scenario.player import ScenarioAbort, ScenarioPlayer, StepRecord, prepare_plant
 
@@ -79,19 +79,7 @@ class ScenarioResult:
             "sim_s": self.sim_ns / 1e9,
             "wall_s": self.wall_s,
             "speed": (self.sim_ns / 1e9) / self.wall_s if self.wall_s > 0 else None,
-            "verdicts": [{"kind": v.expectation.kind, "passed": v.passed,
-                          "status": ("inconclusive" if getattr(v, "inconclusive", False)
-                                     else "pass" if v.passed else "fail"),
-                          "message": v.message + (
-                              f" (measured {'PASS' if v.measured_passed else 'FAIL'}; "
-                              f"{v.reason})" if getattr(v, "inconclusive", False) else ""),
-                          "t_s": None if v.t_ns is None else v.t_ns / 1e9,
-                          "where": list(v.where) if v.where else None,
-                          "label": v.expectation.label,
-                          "margin": v.margin, "margin_unit": v.margin_unit,
-                          "margin_text": v.margin_text,
-                          "relative_margin": v.relative_margin}
-                         for v in self.verdicts],
+            "verdicts": [verdict_summary(v) for v in self.verdicts],
             "trace_sha256": self.trace_sha256,
             "steps": [{"index": s.index, "description": s.description,
                        "t_s": None if s.t_ns is None else s.t_ns / 1e9, "status": s.status}

@@ -42,7 +42,7 @@ from hil.scenario.model import (
 )
 
 __all__ = ["Verdict", "TraceLike", "evaluate", "evaluate_all", "format_margin",
-           "condition_margin"]
+           "condition_margin", "verdict_summary"]
 
 Where = tuple[str, int, int]
 
@@ -100,6 +100,24 @@ class Verdict:
     def margin_text(self) -> str:
         """The margin as an engineer reads it: +764 us, -8 kPa, +3.5 % of range, or -."""
         return format_margin(self.margin, self.margin_unit)
+
+
+def verdict_summary(v: Verdict) -> dict[str, Any]:
+    """A verdict as result.json, summary.json and the HTML summary hold it (JSON-able; the
+    same for YAML and Python scenarios). An inconclusive verdict (hil.bench.preflight)
+    says what was measured and why the rig cannot vouch for it."""
+    inconclusive = bool(getattr(v, "inconclusive", False))
+    return {"kind": v.expectation.kind, "passed": v.passed,
+            "status": "inconclusive" if inconclusive else "pass" if v.passed else "fail",
+            "message": v.message + (
+                f" (measured {'PASS' if getattr(v, 'measured_passed', False) else 'FAIL'}; "
+                f"{getattr(v, 'reason', '')})" if inconclusive else ""),
+            "t_s": None if v.t_ns is None else v.t_ns / 1e9,
+            "where": list(v.where) if v.where else None,
+            "label": v.expectation.label,
+            "margin": v.margin, "margin_unit": v.margin_unit,
+            "margin_text": v.margin_text,
+            "relative_margin": v.relative_margin}
 
 
 def format_margin(margin: float | None, unit: str) -> str:
