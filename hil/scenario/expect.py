@@ -19,6 +19,7 @@ evaluation below (docs/search.md lists them); conditions use
 from __future__ import annotations
 
 import dataclasses
+import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -216,6 +217,38 @@ def _limits(trace: TraceLike, name: str) -> tuple[float | None, float | None, fl
         return None
 
 
+def _resolution(trace: TraceLike, name: str) -> float:
+    """The DBC resolution (scale) of a signal; 0 for a plant quantity (not quantised)."""
+    limits = _limits(trace, name)
+    return float(limits[2]) if limits and limits[2] > 0 and np.isfinite(limits[2]) else 0.0
+
+
+def _decimals(resolution: float) -> int | None:
+    """Decimal places that show a value of this resolution exactly (0.002 -> 3, 0.5 -> 1,
+    1 -> 0); None when not quantised or when the scale has no short decimal form."""
+    if resolution <= 0:
+        return None
+    exponent = decimal.Decimal(repr(resolution)).normalize().as_tuple().exponent
+    places = max(0, -int(exponent))
+    return places if places <= 9 else None
+
+
+def _shown(value: float, resolution: float) -> str:
+    """A value at its signal's precision: 0.98, not 0.9800000000000001 (.6g elsewhere)."""
+    places = _decimals(resolution)
+    if places is None or not np.isfinite(value):
+        return f"{value:.6g}"
+    return f"{value:.{places}f}"
+
+
+def _on_grid(margin: float, resolution: float) -> float:
+    """A margin in a quantised signal's unit without the float noise of the subtraction
+    that made it (|0.98 - 1| - 0.02 = 1.8e-17): rounded to 1/100 of the resolution's
+    decimal places."""
+    places = _decimals(resolution)
+    return float(round(margin, places + 2)) if places is not None else margin
+
+
 def _span(limits: tuple[float | None, float | None, float] | None) -> float | None:
     if limits is None or limits[0] is None or limits[1] is None or limits[1] <= limits[0]:
         return None
@@ -288,12 +321,13 @@ def _defined(values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     return ok
 
 
-def _describe_value(value: float, table: Mapping[str, float] | None) -> str:
+def _describe_value(value: float, table: Mapping[str, float] | None,
+                    resolution: float = 0.0) -> str:
     if table:
         for label, number in table.items():
             if number == value:
                 return f"{label} ({value:g})"
-    return f"{value:.6g}"
+    return _shown(value, resolution)
 
 
 def _choices(trace: TraceLike, name: str) -> Mapping[str, float] | None:
@@ -555,31 +589,38 @@ def _value(exp: Value, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Verdi
         return _verdict(exp, False, f"value of {exp.signal} {when}: no sample of "
                         f"{exp.signal} by then", t_ns=at)
     table = _choices(trace, exp.signal)
-    shown = _describe_value(value, table)
+    step = _resolution(trace, exp.signal)
+    shown = _describe_value(value, table, step)
     # Margin, in the signal's unit: the smallest of tolerance - |value - equals|,
-    # value - min and max - value.
-    # An equality gets at least half the signal's DBC resolution of room (Expr.robustness).
+    # value - min and max - value (an equality gets at least half the signal's DBC
+    # resolution of room, as in Expr.robustness). Each bound is met within half the
+    # resolution: a quantised value exactly on a bound is on it, whatever the float
+    # arithmetic says (docs/scenarios.md, "Resolution").
+    half = step / 2
+    distance: dict[str, float] = {}
     room = []
     if exp.equals is not None:
-        limits = _limits(trace, exp.signal)
-        half_step = limits[2] / 2 if limits else 0.0
-        room.append(max(exp.tolerance, half_step) - abs(value - exp.equals))
+        distance["equals"] = exp.tolerance - abs(value - exp.equals)
+        room.append(max(exp.tolerance, half) - abs(value - exp.equals))
     if exp.min is not None:
-        room.append(value - exp.min)
+        distance["min"] = value - exp.min
     if exp.max is not None:
-        room.append(exp.max - value)
-    margin, unit = min(room), _unit_of(trace, exp.signal)
+        distance["max"] = exp.max - value
+    room += [d for k, d in distance.items() if k != "equals"]
+    margin, unit = _on_grid(min(room), step), _unit_of(trace, exp.signal)
+    met = {k: _on_grid(d + half, step) >= 0 for k, d in distance.items()}
     problems = []
     bound = None
-    if exp.equals is not None and abs(value - exp.equals) > exp.tolerance:
-        expected = _describe_value(exp.equals, table) if exp.equals_label else f"{exp.equals:g}"
+    if not met.get("equals", True):
+        expected = (_describe_value(exp.equals, table, step) if exp.equals_label
+                    else f"{exp.equals:g}")
         problems.append(f"expected {expected}"
                         + (f" ± {exp.tolerance:g}" if exp.tolerance else ""))
         bound = exp.equals
-    if exp.min is not None and value < exp.min:
+    if not met.get("min", True):
         problems.append(f"expected >= {exp.min:g}")
         bound = exp.min
-    if exp.max is not None and value > exp.max:
+    if not met.get("max", True):
         problems.append(f"expected <= {exp.max:g}")
         bound = exp.max
     if problems:
@@ -602,13 +643,20 @@ def _settle(exp: Settle, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
     if i0 < 0:
         return _verdict(exp, False, f"{target}: no sample of {exp.signal} by "
                         f"{_t(exp.by_ns)}", t_ns=exp.by_ns, bound=exp.band)
+    step = _resolution(trace, exp.signal)
     deviation = np.abs(v[:i1] - exp.target)
-    inside = deviation <= exp.band  # NaN (a lost sensor) is outside
+    # In the band within half the DBC resolution, as every bound on a quantised signal
+    # (docs/scenarios.md, "Resolution"): |0.98 - 1| = 0.020000000000000018 is on the band
+    # of 0.02, one step further (0.978) is outside. NaN (a lost sensor) is outside.
+    places = _decimals(step)
+    slack = exp.band + step / 2 - deviation
+    inside = (np.round(slack, places + 2) if places is not None else slack) >= 0
     window = deviation[i0:i1]
     worst = float(np.nanmax(window)) if np.isfinite(window).any() else float("nan")
     # Margin, in the signal's unit: band - the worst deviation from target over the window
     # (None when a sample there is NaN: a lost sensor has no distance).
-    margin = None if np.isnan(window).any() or not len(window) else exp.band - worst
+    margin = (None if np.isnan(window).any() or not len(window)
+              else _on_grid(exp.band - worst, step))
     unit = _unit_of(trace, exp.signal)
     outside = np.flatnonzero(~inside[i0:i1])
     # When it (last) entered the band for good: after the last sample outside it.
@@ -618,14 +666,14 @@ def _settle(exp: Settle, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Ver
     if len(outside) == 0:
         return _verdict(exp, True, f"{exp.signal} settled at {exp.target:g} ± {exp.band:g} "
                         f"from {_t(entered or t[0])} (by {_dt(exp.by_ns)}); worst deviation "
-                        f"after {_dt(exp.by_ns)}: {worst:.6g}", t_ns=entered,
+                        f"after {_dt(exp.by_ns)}: {_shown(worst, step)}", t_ns=entered,
                         observed=worst, bound=exp.band, margin=margin, unit=unit)
     k = i0 + int(outside[0])
     t_bad = max(int(t[k]), exp.by_ns)
     later = (f"; it entered the band for good at {_t(entered)}" if entered is not None
              and entered > exp.by_ns else "; it never stayed in the band")
     return _verdict(exp, False, f"{exp.signal} not settled at {exp.target:g} ± {exp.band:g} "
-                    f"by {_dt(exp.by_ns)}: {v[k]:.6g} at {_t(t_bad)}{later}",
+                    f"by {_dt(exp.by_ns)}: {_shown(float(v[k]), step)} at {_t(t_bad)}{later}",
                     t_ns=t_bad, observed=float(deviation[k]), bound=exp.band,
                     margin=margin, unit=unit)
 
