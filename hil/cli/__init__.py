@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hil: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # hil.run.interrupt.Interrupted knows its signal (143 for SIGTERM); Ctrl-C is 130.
         print("hil: interrupted", file=sys.stderr)
-        return 130
+        return int(getattr(exc, "exit_code", 130))
 
 
 if __name__ == "__main__":

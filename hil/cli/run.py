@@ -3,7 +3,12 @@
 A thin front over the pytest plugin: the same items, the same verdicts as
 ``pytest scenarios/``, with the report options filled in. Exit codes: 0 all
 passed, 1 some failed, 2 usage or input error (a bad scenario, rig, DBC or
-calibration file, or nothing to run).
+calibration file, nothing to run, or the report directory in use by another
+``hil run``), 130 / 143 stopped by SIGINT / SIGTERM (:mod:`hil.run.interrupt`: the
+interrupted scenario's trace so far, result.json, JUnit and summary entries are written).
+
+The report directory holds one run (:mod:`hil.cli.run_dir`): a run locks it, removes the
+previous run's outputs first (listed on stderr) and writes its own.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only scenarios whose tags match this pytest -m expression")
     parser.add_argument("--report", default="reports", help="report directory (default reports/)")
     parser.add_argument("--trace", default="blf,mf4",
-                        help="trace formats per scenario (blf, asc, mf4, csv, log, none)")
+                        help="trace formats per scenario (blf, asc, mf4, csv, log, none; "
+                        "native keeps the bench's own trace directory, trace/)")
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     parser.add_argument("--margins", nargs="?", type=int, const=10, default=0, metavar="N",
                         help="list the N smallest robustness margins of the suite after the "
@@ -120,6 +126,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"hil run: scheduler {args.scheduler}: {probe.workers} worker(s)",
               file=sys.stderr)
         probe.close()
+    formats = [f.strip() for f in args.trace.split(",") if f.strip()]
+    if args.trace not in ("", "none"):
+        from hil.errors import ConfigError
+        from hil.trace.core import check_formats
+
+        try:
+            check_formats(f for f in formats if f != "native")
+        except ConfigError as exc:
+            print(f"hil run: error: --trace: {exc.message}", file=sys.stderr)
+            return 2
     try:
         argv = pytest_args(args)
     except FileNotFoundError as exc:
@@ -147,15 +163,30 @@ def main(args: argparse.Namespace) -> int:
     # Each file with its rig, DBC, signal map, plant parameters, ECU configuration
     # (controller classes, periods, calibration loader) and calibration.
     loaded = [load(f, rig=args.rig) for f in files]  # a one-line HilError, printed by main
-    if args.changed_since is not None:
-        from hil.calibration.select_cli import narrow
+    from hil.cli.run_dir import lock, remove_previous
+    from hil.run import interrupt
 
-        files = narrow(loaded, files, args)
-        if not files:
-            return 0
-        argv = pytest_args(args, paths=[str(f) for f in files])
-    print(f"hil run: {len(files)} scenario file(s) checked; running", file=sys.stderr)
-    code = int(pytest.main(argv))
+    report = Path(args.report)
+    with interrupt.handling(), lock(report):   # ReportDirBusy: one line, exit 2
+        if args.changed_since is not None:
+            from hil.calibration.select_cli import narrow
+
+            files = narrow(loaded, files, args)
+            if not files:
+                return 0
+            argv = pytest_args(args, paths=[str(f) for f in files])
+        removed = remove_previous(report)
+        if removed:
+            print(f"hil run: removed the previous run's outputs from {report}: "
+                  + ", ".join(removed) + " (the coverage index stays)", file=sys.stderr)
+        print(f"hil run: {len(files)} scenario file(s) checked; running", file=sys.stderr)
+        code = int(pytest.main(argv))
+    signum = interrupt.received()
+    if signum is not None:
+        print(f"hil run: interrupted by {interrupt.signal_name(signum)}; {report} holds what "
+              "ran until then (the interrupted scenario: trace so far, result.json marked "
+              "interrupted)", file=sys.stderr)
+        return 128 + signum
     if code == 0:
         return 0
     if code == 1:

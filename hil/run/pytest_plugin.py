@@ -168,15 +168,23 @@ class ScenarioItem(pytest.Item):
         from hil.run.runner import run_scenario
 
         config = self.config
+        from hil.run.interrupt import ScenarioInterrupted
+
         if self.remote is not None:
             from hil.run.distributed import attach
 
             result = attach(self.remote.result(), self.scenario)
         else:
-            result = run_scenario(self.scenario, rig=config.getoption("rig"),
-                                  report_dir=Path(config.getoption("hil_report")) / "scenarios",
-                                  formats=trace_formats(config),
-                                  plots=not config.getoption("hil_no_plots"))
+            try:
+                result = run_scenario(self.scenario, rig=config.getoption("rig"),
+                                      report_dir=Path(config.getoption("hil_report")) / "scenarios",
+                                      formats=trace_formats(config),
+                                      plots=not config.getoption("hil_no_plots"))
+            except ScenarioInterrupted as stop:
+                # The trace so far and result.json are written: this item gets its report
+                # (JUnit, summary row), then the session stops (pytest: "Interrupted").
+                result = stop.result
+                self.session.shouldstop = f"{stop} during scenario {self.scenario.name}"
         self.user_properties.append((_RESULTS_KEY, json.dumps(result.summary(), default=str)))
         # JUnit <properties>: one margin per expectation, in file order, and the trace hash.
         for i, verdict in enumerate(result.verdicts):

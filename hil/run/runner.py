@@ -8,11 +8,19 @@ then evaluates every expectation over the finished trace and writes the
 artifacts: the trace (BLF, MF4), a plot of the signals each failed expectation
 involves, and an overview plot. It knows nothing of pytest: the pytest plugin
 and ``hil run`` are fronts over :func:`run_scenario`.
+
+SIGINT / SIGTERM (:mod:`hil.run.interrupt`): the run stops at the next simulated second,
+the trace recorded so far is exported, result.json says ``interrupted`` with the simulated
+time reached, then :class:`~hil.run.interrupt.ScenarioInterrupted` carries the result to
+the caller. A run over 2 minutes spools its trace to ``<scenario>/trace.partial.spool/``
+and removes it once the exports are written (``native`` in the formats keeps it as
+``trace/``, a native trace :meth:`hil.trace.Trace.load` opens).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +32,7 @@ from hil.bench import Bench, open_bench
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import LocDict, load_yaml
 from hil.errors import ConfigError, HilError, ScenarioError
+from hil.run import interrupt
 from hil.scenario.expect import Verdict, evaluate_all, verdict_summary
 from hil.scenario.model import Scenario, Vocabulary, load_scenario
 from hil.scenario.player import ScenarioAbort, ScenarioPlayer, StepRecord, prepare_plant
@@ -40,15 +49,20 @@ class ScenarioResult:
     artifacts: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     trace_sha256: str | None = None   # hil.trace.digest: equal means bit-identical runs
+    interrupted: str | None = None    # the signal that cut the run short (SIGINT, SIGTERM)
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(v.passed for v in self.verdicts)
+        return (self.error is None and self.interrupted is None
+                and all(v.passed for v in self.verdicts))
 
     @property
     def status(self) -> str:
         """pass | fail | inconclusive (a wall-clock rig could not resolve a timing bound
-        and nothing else failed: never reported as a pass)."""
+        and nothing else failed: never reported as a pass) | interrupted (stopped by a
+        signal before its duration; no verdicts)."""
+        if self.interrupted is not None:
+            return "interrupted"
         if self.passed:
             return "pass"
         if self.error is None and all(v.passed or getattr(v, "inconclusive", False)
@@ -75,6 +89,8 @@ class ScenarioResult:
             "tags": list(self.scenario.tags),
             "passed": self.passed,
             "status": self.status,
+            "interrupted": self.interrupted,
+            "duration_s": self.scenario.duration_ns / 1e9,
             "error": self.error,
             "sim_s": self.sim_ns / 1e9,
             "wall_s": self.wall_s,
@@ -200,15 +216,41 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
     which verdicts it can vouch for. ``after_run(bench)`` is called once the run is over,
     with the trace still queryable (``hil sweep`` measures its figures there). Everything
     recorded is written to ``report_dir/<scenario>/`` even when the run fails or is
-    interrupted.
+    interrupted; an earlier run's files there are removed first. After a SIGINT or SIGTERM
+    (:mod:`hil.run.interrupt`) the files are written, then
+    :class:`~hil.run.interrupt.ScenarioInterrupted` is raised with the result.
     """
+    with interrupt.graceful():
+        result = _run(scenario, rig=rig, report_dir=report_dir, formats=formats,
+                      controller_options=controller_options, plots=plots, progress=progress,
+                      after_run=after_run)
+    signum = interrupt.take_pending()
+    if signum is not None:
+        # Stopped early, or a signal came while the artifacts were written: they are
+        # complete either way; the caller ends the session.
+        raise interrupt.ScenarioInterrupted(signum, result)
+    return result
+
+
+#: The most simulated time between two looks for a pending signal.
+_STOP_CHECK_NS = 1_000_000_000
+
+
+def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
+         report_dir: str | Path | None, formats: tuple[str, ...],
+         controller_options: Mapping[str, Any] | None, plots: bool,
+         progress: Callable[[float], None] | None,
+         after_run: Callable[[Any], None] | None) -> ScenarioResult:
     if isinstance(rig, RigConfig):
         rig_cfg = rig
     else:
         rig_cfg = load_rig(resolve_rig_path(rig if rig is not None else scenario.rig,
                                             scenario.file))
     out_dir = Path(report_dir) / _safe(scenario.name) if report_dir is not None else None
-    spool = out_dir / "trace" if (out_dir is not None and scenario.duration_ns > 120e9) else None
+    if out_dir is not None:
+        remove_stale(out_dir)
+    spool = (out_dir / SPOOL_DIR if (out_dir is not None and scenario.duration_ns > 120e9)
+             else None)
     bench = open_bench(rig_cfg, plant_params=scenario.plant, overrides=dict(scenario.params),
                        calibration=scenario.calibration, seed=scenario.seed, spool_dir=spool,
                        controller_options=controller_options)
@@ -216,15 +258,19 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
     player = ScenarioPlayer(bench, scenario)
     wall0 = time.perf_counter()
     error: str | None = None
+    stopped_by: int | None = None
     try:
         fitness = bench.preflight()
         if not fitness.passed:
             raise ScenarioAbort("preflight failed:\n" + fitness.table())
         bench.start()
         proc = bench.env.process(player.process())
-        chunk = max(scenario.duration_ns // 20, 10_000_000)
+        chunk = min(max(scenario.duration_ns // 20, 10_000_000), _STOP_CHECK_NS)
         t = 0
         while t < scenario.duration_ns:
+            stopped_by = interrupt.pending()
+            if stopped_by is not None:
+                break
             t = min(t + chunk, scenario.duration_ns)
             try:
                 bench.run_until(t)
@@ -241,23 +287,89 @@ def run_scenario(scenario: Scenario, *, rig: str | Path | RigConfig | None = Non
         wall = time.perf_counter() - wall0
         bench.close()
     assert bench.trace is not None
-    verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
-                                          task_times=bench.ecu.task_times()))
-    result = ScenarioResult(scenario, verdicts, player.records, error, bench.now_ns, wall)
+    if stopped_by is not None:
+        # A verdict over a run cut short is no verdict: none is given, the trace is kept.
+        name = interrupt.signal_name(stopped_by)
+        result = ScenarioResult(scenario, [], player.records, (
+            f"interrupted by {name} at t={bench.now_ns / 1e9:.3f} s of "
+            f"{scenario.duration_ns / 1e9:g} s (simulated); the trace holds what was "
+            "recorded until then"), bench.now_ns, wall, interrupted=name)
+    else:
+        verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
+                                              task_times=bench.ecu.task_times()))
+        result = ScenarioResult(scenario, verdicts, player.records, error, bench.now_ns, wall)
     from hil.trace.digest import trace_digest
 
     result.trace_sha256 = trace_digest(bench.trace)[0]
-    if after_run is not None:
+    if after_run is not None and stopped_by is None:
         after_run(bench)
     result.figures = bench.figures()
-    if out_dir is not None:
-        _write_artifacts(result, bench, out_dir, formats, plots)
-        from hil.calibration.coverage import write_run_record
+    try:
+        if out_dir is not None:
+            _write_artifacts(result, bench, out_dir, formats, plots)
+            if stopped_by is None:
+                from hil.calibration.coverage import write_run_record
 
-        coverage = write_run_record(bench, scenario, out_dir)
-        if coverage is not None:
-            result.artifacts["coverage"] = coverage
+                coverage = write_run_record(bench, scenario, out_dir)
+                if coverage is not None:
+                    result.artifacts["coverage"] = coverage
+            _write_result(result, out_dir)
+            if "native" in formats:
+                result.artifacts["trace_native"] = str(_keep_native(bench, out_dir))
+    finally:
+        if spool is not None:
+            # The spool is the recorder's working copy: gone once the exports are written
+            # (or the writing failed), unless `native` kept it as trace/.
+            shutil.rmtree(spool, ignore_errors=True)
     return result
+
+
+#: Where a long run spools its trace inside its scenario directory (hil.trace.files.PARTIAL:
+#: a directory a reader must not take for output, removed at the end of the run).
+SPOOL_DIR = "trace.partial.spool"
+#: The native trace a run keeps when its formats include ``native``.
+NATIVE_DIR = "trace"
+#: Files and directories a scenario run writes into its directory; an earlier run's are
+#: removed before the run starts (plus anything with ``.partial`` in its name).
+_OUTPUTS = ("trace.*", "trace_*.csv", "result.json", "coverage.json", "overview.png",
+            "failed_*.png")
+
+
+def remove_stale(out_dir: Path) -> bool:
+    """Remove what an earlier run of this scenario left in ``out_dir`` (its outputs, its
+    native trace, any partial file or spool of a killed run), so nothing stale passes for
+    this run's; True if anything was removed."""
+    if not out_dir.is_dir():
+        return False
+    stale = {p for pattern in _OUTPUTS for p in out_dir.glob(pattern)}
+    stale |= {p for p in out_dir.iterdir() if ".partial" in p.name}
+    if (out_dir / NATIVE_DIR / "trace.json").is_file():
+        stale.add(out_dir / NATIVE_DIR)
+    for p in stale:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return bool(stale)
+
+
+def _keep_native(bench: Bench, out_dir: Path) -> Path:
+    """The native trace as ``out_dir/trace/``: the spool moved, or the trace saved."""
+    assert bench.trace is not None
+    target = out_dir / NATIVE_DIR
+    spool = out_dir / SPOOL_DIR
+    if (spool / "trace.json").exists():
+        spool.rename(target)
+    else:
+        bench.trace.save(target, ())
+    return target / "trace.json"
+
+
+def _write_result(result: ScenarioResult, out_dir: Path) -> None:
+    from hil.trace.files import atomic_write
+
+    result.artifacts["result"] = str(out_dir / "result.json")
+    atomic_write(out_dir / "result.json", json.dumps(result.summary(), indent=2, default=str))
 
 
 def _safe(name: str) -> str:
@@ -272,6 +384,8 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     trace = bench.trace
     for fmt in formats:
+        if fmt == "native":
+            continue
         path = out_dir / f"trace.{fmt}"
         export(trace, fmt, path)
         result.artifacts[f"trace_{fmt}"] = str(path)
@@ -293,5 +407,3 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
                                 mark_ns=verdict.t_ns, mark_label="violation",
                                 window_ns=window)
             result.artifacts[f"plot_failed_{i}"] = str(path)
-    (out_dir / "result.json").write_text(json.dumps(result.summary(), indent=2, default=str))
-    result.artifacts["result"] = str(out_dir / "result.json")
