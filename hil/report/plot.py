@@ -2,7 +2,9 @@
 
 Matplotlib is imported lazily and draws on an Agg canvas of its own figure (no pyplot:
 no global figure manager, and ~0.5 s less start-up per process), so plotting works on a
-CI machine with no display and costs nothing when no plot is made.
+CI machine with no display and costs nothing when no plot is made. A long series is drawn
+through its min/max envelope (:func:`envelope`): the same picture at the PNG's
+resolution, with memory bounded however long the run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from hil.trace.files import atomic_output
+
+
+def envelope(t: Any, v: Any, buckets: int = 2000) -> tuple[Any, Any]:
+    """At most ~2 x ``buckets`` points of a series: per bucket of consecutive samples its
+    minimum and its maximum, in time order, plus the first and last sample (a 900-pixel
+    wide panel shows no difference; a 10-minute 1 kHz series is 600,000 samples)."""
+    import numpy as np
+
+    n = len(v)
+    if n <= 4 * buckets:
+        return t, v
+    k = n // buckets
+    blocks = np.asarray(v[:k * buckets]).reshape(buckets, k)
+    base = np.arange(buckets) * k
+    keep = np.unique(np.concatenate([base + blocks.argmin(axis=1), base + blocks.argmax(axis=1),
+                                     np.arange(k * buckets, n), [0, n - 1]]))
+    return t[keep], v[keep]
 
 
 def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: str = "",
@@ -38,6 +57,7 @@ def plot_signals(trace: Any, names: Sequence[str], path: str | Path, *, title: s
             lo, hi = window_ns[0] / 1e9, window_ns[1] / 1e9
             keep = (t >= lo) & (t <= hi)
             t, v = t[keep], v[keep]
+        t, v = envelope(t, v)
         ax.step(t, v, where="post", linewidth=0.9)
         unit = f" [{s.unit}]" if getattr(s, "unit", "") else ""
         ax.set_ylabel(f"{name}{unit}", fontsize=8, rotation=0, ha="right", va="center")

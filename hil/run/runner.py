@@ -306,16 +306,16 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
     result.figures = bench.figures()
     try:
         if out_dir is not None:
-            _write_artifacts(result, bench, out_dir, formats, plots)
             if stopped_by is None:
                 from hil.calibration.coverage import write_run_record
 
                 coverage = write_run_record(bench, scenario, out_dir)
                 if coverage is not None:
                     result.artifacts["coverage"] = coverage
-            _write_result(result, out_dir)
+            _write_artifacts(result, bench, out_dir, formats, plots)   # result.json last
             if "native" in formats:
                 result.artifacts["trace_native"] = str(_keep_native(bench, out_dir))
+                _write_result(result, out_dir)
     finally:
         if spool is not None:
             # The spool is the recorder's working copy: gone once the exports are written
@@ -407,3 +407,4 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
                                 mark_ns=verdict.t_ns, mark_label="violation",
                                 window_ns=window)
             result.artifacts[f"plot_failed_{i}"] = str(path)
+    _write_result(result, out_dir)
