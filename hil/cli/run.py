@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             check_formats(f for f in formats if f != "native")
         except ConfigError as exc:
-            print(f"hil run: error: --trace: {exc.message}", file=sys.stderr)
+            print(f"hil run: error: --trace: {exc.message}, or native", file=sys.stderr)
             return 2
     try:
         argv = pytest_args(args)
