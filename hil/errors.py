@@ -58,6 +58,10 @@ class TraceError(HilError, OSError):
     """A trace cannot be written or read."""
 
 
+class PlantStepError(HilError, RuntimeError):
+    """The plant refused a step while running (e.g. an FMU's error): the run stops there."""
+
+
 class ScenarioError(HilError, ValueError):
     """A scenario file is wrong (syntax, key, signal, unit, expression, time)."""
 

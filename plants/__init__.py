@@ -19,9 +19,13 @@ from .params import PlantParams, load_params, param_names, param_sets
 PARAM_SETS = param_sets()
 
 
-def build_plant(params: str | Path | PlantParams = "road_car", overrides: dict | None = None,
-                seed: int = 0) -> CompositePlant:
-    """A composite plant from a parameter-set name, a YAML path or a PlantParams."""
+def build_plant(params: str | Path | PlantParams | None = "road_car",
+                overrides: dict | None = None, seed: int = 0) -> CompositePlant:
+    """A composite plant from a parameter-set name (None: road_car), a YAML path or a
+    PlantParams. Also the plant factory of entry point ``composite`` (group
+    ``ntec_hil.plants``, docs/plants/contract.md)."""
+    if params is None:
+        params = "road_car"
     if isinstance(params, PlantParams):
         p = params
         if overrides:

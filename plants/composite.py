@@ -127,6 +127,9 @@ class CompositePlant:
         self._drs_request = 0.0
         self.steps = 0
         self.time_s = 0.0
+        # A replacement of the road-load model (plants/fmu.py FmuPart, "road_load" slot):
+        # part(time_s, dt, road_load_n, drag_n) -> (road_load_n, drag_n). None: built-in.
+        self.road_load_part = None
         self.set_state()
 
     # ------------------------------------------------------------------ public API
@@ -430,6 +433,8 @@ class CompositePlant:
         else:
             rolling = vp.crr * (m * G + df_front + df_rear) * moving
         road_load = drag + rolling + m * G * grade
+        if self.road_load_part is not None:
+            road_load, drag = self.road_load_part(self.time_s, dt, road_load, drag)
         o = self.outputs
         o["aero.drag_n"] = drag
         o["aero.downforce_n"] = df_front + df_rear

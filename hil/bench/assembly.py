@@ -21,6 +21,7 @@ from cantools.database.can import Database
 
 from hil.config.registry import resolve
 from hil.config.rig import RigConfig, check_signal_map
+from hil.config.yamlio import error_at
 from hil.errors import ConfigError
 from hil.nodes import NODES
 from hil.nodes.ecu import EcuRuntime
@@ -32,14 +33,95 @@ from hil.wire.codec import Codec
 from hil.wire.dbc import load_dbc
 from hil.wire.flags import FrameObserver
 
+#: The prefix of a scenario's ``params:`` that sets a parameter of the rig's FMU.
+FMU_PARAM_PREFIX = "fmu."
 
-def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int = 0) -> Any:
-    """The plant named by a rig or a scenario, through the plants package."""
-    build = resolve("plants:build_plant", kind="plants")
+
+def build_plant(name: str, overrides: Mapping[str, Any] | None = None, seed: int = 0,
+                rig: RigConfig | None = None) -> Any:
+    """The plant named by a rig or a scenario, through the plants package.
+
+    With a ``rig``: its ``plant_class:`` (a factory by entry point or ``module:Name``,
+    checked against the plant contract, plants/contract.py) instead of the composite
+    plant, and its ``fmu:`` as the whole plant or as a part of it; ``fmu.<name>``
+    overrides set FMU parameters. Every error is one ConfigError line at the rig key it
+    comes from (docs/plants/contract.md, docs/plants/fmu.md).
+    """
+    overrides = dict(overrides or {})
+    if rig is None or (rig.plant_class is None and rig.fmu is None):
+        build = resolve("plants:build_plant", kind="plants")
+        try:
+            return build(name, overrides=overrides, seed=seed)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    fmu_params = {k[len(FMU_PARAM_PREFIX):]: v for k, v in overrides.items()
+                  if rig.fmu is not None and k.startswith(FMU_PARAM_PREFIX)}
+    overrides = {k: v for k, v in overrides.items()
+                 if rig.fmu is None or not k.startswith(FMU_PARAM_PREFIX)}
+    if rig.fmu is not None and rig.fmu.replaces is None:
+        if overrides:
+            raise ConfigError(f"an FMU plant takes only {FMU_PARAM_PREFIX}<parameter> "
+                              f"params, not {sorted(overrides)[0]!r}")
+        return _fmu_plant(rig, None, fmu_params)
+    if rig.plant_class is not None:
+        plant = _plant_from_class(rig, name, overrides, seed)
+    else:
+        build = resolve("plants:build_plant", kind="plants")
+        try:
+            plant = build(name or "road_car", overrides=overrides, seed=seed)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if rig.fmu is not None:
+        _fmu_plant(rig, plant, fmu_params)
+    return plant
+
+
+def _plant_from_class(rig: RigConfig, name: str, overrides: dict[str, Any], seed: int) -> Any:
+    from plants.contract import check_plant
+
+    assert rig.plant_class is not None
     try:
-        return build(name, overrides=dict(overrides or {}), seed=seed)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        factory = resolve(rig.plant_class, kind="plants")
+    except ConfigError as exc:
+        raise rig.error("plant_class", f"plant_class: {exc.message}") from None
+    if not callable(factory):
+        raise rig.error("plant_class", f"plant_class: {rig.plant_class!r} is not a class or "
+                        "a function")
+    try:
+        plant = factory(params=name or None, overrides=overrides, seed=seed,
+                        **rig.plant_options)
+    except (TypeError, ValueError) as exc:   # a wrong option, parameter or set
+        message = " ".join(str(exc).split())
+        raise rig.error("plant_class", f"plant_class {rig.plant_class}: {message}") from None
+    reason = check_plant(plant)
+    if reason is not None:
+        raise rig.error("plant_class", f"plant_class {rig.plant_class}: {reason} "
+                        "(docs/plants/contract.md)")
+    return plant
+
+
+def _fmu_plant(rig: RigConfig, plant: Any, parameters: Mapping[str, Any]) -> Any:
+    """The rig's FMU: attached to ``plant`` as the part it replaces, or (``plant`` None)
+    the whole plant."""
+    from plants.fmu import FmuError, FmuPart, FmuPlant, Link
+
+    spec = rig.fmu
+    assert spec is not None
+    inputs = [Link(lk.variable, lk.quantity, lk.unit) for lk in spec.inputs]
+    outputs = [Link(lk.variable, lk.quantity, lk.unit) for lk in spec.outputs]
+    params = {**spec.parameters, **parameters}
+    try:
+        if plant is None:
+            return FmuPlant(spec.path, inputs=inputs, outputs=outputs, parameters=params)
+        part = FmuPart(spec.path, slot=spec.replaces or "", inputs=inputs, outputs=outputs,
+                       parameters=params)
+        return part.attach(plant)
+    except FmuError as exc:
+        ref = exc.ref
+        if ref and ref[0] == "parameters" and len(ref) > 1 and ref[1] in parameters:
+            # set by a scenario's params: fmu.<name>, not by the rig
+            raise ConfigError(f"params {FMU_PARAM_PREFIX}{ref[1]}: {exc}") from None
+        raise error_at(spec.loc_of(ref), f"fmu: {exc}") from None
 
 
 def load_contract(rig: RigConfig, *, out_of_range: str | None = None) -> tuple[Database, Codec]:
@@ -102,7 +184,7 @@ def assemble(rig: RigConfig, env: Any, bus_for: Callable[[str], can.BusABC], *,
     loop = Loop(rig, db, codec, env, trace=None)
     if "PLANT" in nodes:
         loop.plant = plant if plant is not None else build_plant(
-            plant_params or rig.plant, overrides, seed)
+            plant_params or rig.plant, overrides, seed, rig=rig)
         check_signal_map(rig, db, tuple(loop.plant.output_names), tuple(loop.plant.input_names))
     if "ECU" in nodes:
         if rig.ecu_config is None:

@@ -101,8 +101,8 @@ def _check(tasks, spec_path) -> None:
                     from hil.bench.sil import build_plant
                     from hil.config.rig import load_rig, resolve_rig_path
 
-                    build_plant(sc.plant or load_rig(resolve_rig_path(sc.rig, sc.file)).plant,
-                                sc.params)
+                    rig_cfg = load_rig(resolve_rig_path(sc.rig, sc.file))
+                    build_plant(sc.plant or rig_cfg.plant, sc.params, rig=rig_cfg)
             except HilError as exc:
                 raise ConfigError(f"{what}: {exc.message}", file=str(spec_path), line=1,
                                   column=1) from None

@@ -22,8 +22,10 @@ from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, excer
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
-            "plant", "bus", "step", "out_of_range", "signal_map", "operator", "preflight",
-            "install", "session")
+            "plant", "plant_class", "plant_options", "fmu", "bus", "step", "out_of_range",
+            "signal_map", "operator", "preflight", "install", "session")
+#: The rig's ``fmu:`` (docs/plants/fmu.md): an FMU as the plant or as a part of it.
+FMU_KEYS = ("path", "replaces", "inputs", "outputs", "parameters")
 PREFLIGHT_KEYS = ("listen", "cycle_tolerance", "sanity")
 #: What the bench operator does, by the rig's ``operator:`` keys: a scenario's
 #: ``approve: X`` / ``reject: X`` pulses ``operator.approve[X]`` / ``operator.reject[X]``;
@@ -76,6 +78,37 @@ class SanityRange:
     loc: Loc | None = None
 
 
+@dataclass(frozen=True)
+class FmuLink:
+    """One FMU variable joined to one plant quantity (``unit``: the FMU variable's)."""
+
+    variable: str
+    quantity: str
+    unit: str | None = None
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class FmuSpec:
+    """The rig's ``fmu:``: which FMU, which part it replaces (None: the whole plant), its
+    variable map and parameters; ``locs`` names where each entry is written."""
+
+    path: Path
+    replaces: str | None
+    inputs: tuple[FmuLink, ...]
+    outputs: tuple[FmuLink, ...]
+    parameters: dict[str, float]
+    locs: dict[tuple[str, ...], Loc] = field(default_factory=dict)
+
+    def loc_of(self, ref: tuple[str, ...] | None) -> Loc | None:
+        """Where the entry ``ref`` (plants.fmu.FmuError.ref) is written, else the nearest."""
+        while ref:
+            if ref in self.locs:
+                return self.locs[ref]
+            ref = ref[:-1]
+        return self.locs.get(())
+
+
 @dataclass
 class RigConfig:
     path: Path
@@ -97,6 +130,9 @@ class RigConfig:
     operator: OperatorSignals = field(default_factory=OperatorSignals)
     sanity: dict[str, SanityRange] = field(default_factory=dict)
     session: SessionPolicy | None = None     # how a wall-clock run reaches a known ECU state
+    plant_class: str | None = None           # entry point (ntec_hil.plants) or module:Name
+    plant_options: dict[str, Any] = field(default_factory=dict)
+    fmu: FmuSpec | None = None
 
     @property
     def simulated_bus(self) -> bool:
@@ -161,6 +197,72 @@ def _choice(raw: LocDict, key: str, choices: tuple[str, ...], default: str) -> s
         raise error_at(raw.value_loc(key), f"{key}: expected one of {', '.join(choices)}, "
                        f"got {excerpt(value)}{closest(str(value), choices)}")
     return value
+
+
+def _fmu_links(raw: LocDict, key: str, locs: dict[tuple[str, ...], Loc]) -> tuple[FmuLink, ...]:
+    table = raw.get(key)
+    if table is None:
+        return ()
+    if not isinstance(table, LocDict):
+        raise error_at(raw.value_loc(key), f"fmu.{key}: expected {{<FMU variable>: <plant "
+                       "quantity> or {quantity:, unit:}}")
+    locs[(key,)] = raw.key_loc(key) or raw.loc  # type: ignore[assignment]
+    out = []
+    for variable, spec in table.items():
+        where = table.key_loc(variable)
+        if not isinstance(variable, str) or not variable:
+            raise error_at(where, f"fmu.{key}: expected an FMU variable name, got "
+                           f"{excerpt(variable)}")
+        locs[(key, variable)] = where  # type: ignore[assignment]
+        unit = None
+        if isinstance(spec, LocDict):
+            check_keys(spec, ("quantity", "unit"), what=f"fmu.{key}.{variable}",
+                       required=("quantity",))
+            unit = spec.get("unit")
+            if unit is not None and not isinstance(unit, str):
+                raise error_at(spec.value_loc("unit"), f"fmu.{key}.{variable}.unit: expected "
+                               f"a unit name (e.g. m/s), got {excerpt(unit)}")
+            quantity = spec["quantity"]
+        else:
+            quantity = spec
+        if not isinstance(quantity, str) or not quantity:
+            raise error_at(table.value_loc(variable), f"fmu.{key}.{variable}: expected a "
+                           f"plant quantity name or {{quantity:, unit:}}, got {excerpt(quantity)}")
+        out.append(FmuLink(variable, quantity, unit, where))
+    return tuple(out)
+
+
+def _fmu(raw: Any, loc: Loc | None, base: Path) -> FmuSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, LocDict):
+        raise error_at(getattr(raw, "loc", loc), "fmu: expected {path:, replaces:, inputs:, "
+                       "outputs:, parameters:}")
+    check_keys(raw, FMU_KEYS, what="fmu", required=("path", "outputs"))
+    locs: dict[tuple[str, ...], Loc] = {(): raw.loc or loc}  # type: ignore[dict-item]
+    path = _path(raw, "path", base, required=True)
+    locs[("path",)] = raw.value_loc("path")  # type: ignore[assignment]
+    replaces = raw.get("replaces")
+    if replaces is not None and not isinstance(replaces, str):
+        raise error_at(raw.value_loc("replaces"), "fmu.replaces: expected the name of a part "
+                       f"of the plant (e.g. road_load), got {excerpt(replaces)}")
+    if replaces is not None:
+        locs[("replaces",)] = raw.value_loc("replaces")  # type: ignore[assignment]
+    params = raw.get("parameters") or LocDict()
+    if not isinstance(params, LocDict):
+        raise error_at(raw.value_loc("parameters"), "fmu.parameters: expected {<FMU "
+                       "parameter>: <number>}")
+    parameters: dict[str, float] = {}
+    locs[("parameters",)] = raw.key_loc("parameters") or raw.loc  # type: ignore[assignment]
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise error_at(params.value_loc(name), f"fmu.parameters.{name}: expected a "
+                           f"number, got {excerpt(value)}")
+        parameters[str(name)] = float(value)
+        locs[("parameters", str(name))] = params.key_loc(name)  # type: ignore[assignment]
+    return FmuSpec(path=path,  # type: ignore[arg-type]
+                   replaces=replaces, inputs=_fmu_links(raw, "inputs", locs),
+                   outputs=_fmu_links(raw, "outputs", locs), parameters=parameters, locs=locs)
 
 
 def _links(raw: Any, what: str, loc: Loc | None) -> list[SignalLink]:
@@ -303,12 +405,15 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         raise error_at(raw.value_loc("preflight"), "preflight: expected {listen:, "
                        "cycle_tolerance:, sanity:}")
     check_keys(preflight, PREFLIGHT_KEYS, what="preflight")
+    # An fmu: without replaces: is the whole plant: then there is no parameter set.
+    whole_fmu = isinstance(raw.get("fmu"), dict) and "replaces" not in raw["fmu"]
     rig = RigConfig(
         path=path, name=_string(raw, "name", path.stem), clock=clock, ecu=ecu,
         dbc=_path(raw, "dbc", base, required=True),  # type: ignore[arg-type]
         ecu_config=_path(raw, "ecu_config", base, required=(ecu == "local")),
         calibration=_path(raw, "calibration", base, required=False),
-        plant=_string(raw, "plant", "road_car"), bus=dict(bus), step_ns=step_ns,
+        plant=_string(raw, "plant", "" if ("plant_class" in raw or whole_fmu) else "road_car"),
+        bus=dict(bus), step_ns=step_ns,
         out_of_range=_choice(raw, "out_of_range", OUT_OF_RANGE, "error"),
         publish=_links(signal_map.get("publish"), "signal_map.publish", signal_map.loc),
         apply=_links(signal_map.get("apply"), "signal_map.apply", signal_map.loc),
@@ -316,11 +421,30 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         preflight=dict(preflight), locs=locs,
         operator=_operator(raw.get("operator"), raw.loc),
         sanity=_sanity(preflight.get("sanity"), preflight.loc),
-        session=parse_session(raw.get("session"), raw.loc))
+        session=parse_session(raw.get("session"), raw.loc),
+        plant_class=_plant_class(raw), plant_options=_mapping(raw, "plant_options"),
+        fmu=_fmu(raw.get("fmu"), raw.loc, base))
+    if rig.plant_options and rig.plant_class is None:
+        raise error_at(raw.key_loc("plant_options"), "plant_options: only with plant_class: "
+                       "(the keyword arguments of that plant class)")
+    if rig.fmu is not None and rig.fmu.replaces is None and (rig.plant_class or rig.plant):
+        raise error_at(raw.key_loc("fmu"), "fmu: without 'replaces:' the FMU is the whole "
+                       "plant, so the rig names no plant: or plant_class: beside it")
     if rig.session is not None and clock != "wall":
         raise error_at(raw.value_loc("session"), "session: only a wall-clock rig (clock: wall) "
                        "has an ECU session to reach; the SIL bench builds a fresh ECU per run")
     return rig
+
+
+def _plant_class(raw: LocDict) -> str | None:
+    value = raw.get("plant_class")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise error_at(raw.value_loc("plant_class"), "plant_class: expected an entry point "
+                       "name of group ntec_hil.plants or 'module:Name', got "
+                       f"{excerpt(value)}")
+    return value
 
 
 def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | None,

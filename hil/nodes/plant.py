@@ -20,7 +20,7 @@ from typing import Any
 import can
 
 from hil.config.rig import SignalLink
-from hil.errors import ConfigError
+from hil.errors import ConfigError, PlantStepError
 from hil.nodes import PLANT
 from hil.nodes.adapters import attach_receiver, frame_sender, initial_value
 from hil.wire.codec import Codec
@@ -143,7 +143,11 @@ class PlantNode:
             now = env.now
             for hook in hooks:
                 hook(now)
-            plant.step(dt, inputs)
+            try:
+                plant.step(dt, inputs)
+            except ValueError as exc:   # the plant refuses (an FMU's error): stop the run
+                raise PlantStepError(f"plant step at t={now / 1e9:.4f} s: "
+                                     f"{' '.join(str(exc).split())}") from None
             if trace is not None:
                 trace.add_sample(now, outputs.values())
             for pub in due[n % cycle]:

@@ -31,7 +31,7 @@ from typing import Any
 from hil.bench import Bench, open_bench
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import LocDict, load_yaml
-from hil.errors import ConfigError, HilError, ScenarioError
+from hil.errors import ConfigError, HilError, PlantStepError, ScenarioError
 from hil.run import interrupt
 from hil.scenario.expect import Verdict, evaluate_all, verdict_summary
 from hil.scenario.model import Scenario, Vocabulary, load_scenario
@@ -118,7 +118,7 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
 
     rig = load_rig(rig_path)
     db = load_dbc(rig.dbc)
-    probe = build_plant(plant)
+    probe = build_plant(plant, rig=rig)
     # Every signal the rig names (signal map, operator, preflight sanity), before any run.
     check_signal_map(rig, db, tuple(probe.output_names), tuple(probe.input_names))
     tasks = calibrations = None
@@ -267,6 +267,7 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
         proc = bench.env.process(player.process())
         chunk = min(max(scenario.duration_ns // 20, 10_000_000), _STOP_CHECK_NS)
         t = 0
+        plant_error = None
         while t < scenario.duration_ns:
             stopped_by = interrupt.pending()
             if stopped_by is not None:
@@ -276,11 +277,14 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
                 bench.run_until(t)
             except ScenarioAbort:
                 break
+            except PlantStepError as exc:   # the plant refused a step (an FMU's error)
+                plant_error = str(exc)
+                break
             if not proc.is_alive and not proc.ok:
                 break
             if progress is not None:
                 progress(t / scenario.duration_ns)
-        error = player.error
+        error = plant_error or player.error
     except ScenarioAbort as exc:
         error = str(exc)
     finally:
