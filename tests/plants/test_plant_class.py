@@ -150,3 +150,9 @@ def test_bad_plant_class_is_one_line_exit_2(tmp_path, on_path, capsys, case):
     assert len(err) == 1, err
     assert f"{rig}:" in err[0] and "Traceback" not in err[0]
     assert re.search(pattern, err[0]), err[0]
+
+
+def test_the_docs_show_the_example_plant_verbatim():
+    doc = (REPO / "docs" / "plants" / "contract.md").read_text()
+    block = doc.split("## An example plant", 1)[1].split("```python\n", 1)[1].rsplit("```", 1)[0]
+    assert block == (HERE / "example_plant.py").read_text()
