@@ -371,7 +371,7 @@ class FmuPart:
                 raise FmuError(str(unknown_name("plant quantity", link.quantity, names)),
                                ("inputs", link.variable))
         if self.slot == "road_load":
-            plant.road_load_part = self._road_load
+            plant.road_load_part = self
         self._plant = plant
         self._inputs, self._outputs = plant.inputs, plant.outputs
         return plant
@@ -381,8 +381,15 @@ class FmuPart:
             return self._inputs[quantity]
         return self._outputs[quantity]
 
-    def _road_load(self, t: float, dt: float, road_load_n: float, drag_n: float
-                   ) -> tuple[float, float]:
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The FMU's parameters as a scenario's params: names them (``fmu.<name>``)."""
+        return tuple(f"fmu.{n}" for n, v in self.fmu.variables.items()
+                     if v.causality == "parameter")
+
+    def __call__(self, t: float, dt: float, road_load_n: float, drag_n: float
+                 ) -> tuple[float, float]:
+        """The road_load slot: (road load, drag) [N] of the step at ``t``."""
         out = self.coupling.step(t, dt, self._read)
         road_load_n = out[self._index["vehicle.road_load_n"]]
         i = self._index.get("aero.drag_n")

@@ -127,9 +127,15 @@ def _vocabulary(rig_path: str, plant: str) -> Vocabulary:
         tasks = [t.name for t in config.tasks]
         calibrations = frozenset(calibration_sets(config))
     quantities = frozenset(probe.output_names)
+    params = _param_names(probe)
+    part = getattr(probe, "road_load_part", None)   # an FMU part (docs/plants/fmu.md)
+    if params is None and part is not None and hasattr(part, "param_names"):
+        fmu_params = frozenset(part.param_names)
+        # the composite's own parameters are checked when it is built; fmu.* here
+        params = lambda name: not name.startswith("fmu.") or name in fmu_params  # noqa: E731
     return Vocabulary.from_dbc(
         db, quantities=quantities, inputs=frozenset(probe.input_names),
-        params=_param_names(probe), tasks=tasks,
+        params=params, tasks=tasks,
         fault_modes=probe.fault_modes(),
         operator={"approve": tuple(rig.operator.approve), "reject": tuple(rig.operator.reject)},
         calibrations=calibrations)

@@ -210,3 +210,14 @@ def test_bad_fmu_rig_is_one_line_exit_2(roadload_fmu, tmp_path, capsys, case):
     assert len(err) == 1, err
     assert f"{rig}:" in err[0] and "Traceback" not in err[0]
     assert re.search(pattern, err[0]), err[0]
+
+
+def test_unknown_fmu_parameter_in_a_scenario_is_one_line(roadload_fmu, tmp_path, capsys):
+    fmu_rig(tmp_path, roadload_fmu)
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\ndescription: A parameter the FMU does not have.\n"
+                    "rig: rig_fmu.yaml\nduration: 1 s\nparams: {fmu.cdx: 1.0}\nexpect:\n  - always: 'FaultCodes == 0'\n")
+    code = main(["run", str(path), "--report", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert re.search(rf"{re.escape(str(path))}:5:\d+: .*fmu\.cdx", err[0]), err[0]
