@@ -53,7 +53,7 @@ class ReferenceEcu:
 def run(plant, seconds: float, ecu=None, dt: float = 1e-3, every: int = 0, record=()):
     """Step `seconds`; with `every` > 0, return {name: [values]} sampled every N steps."""
     n = int(round(seconds / dt))
-    rec = {k: [] for k in record} if every else None
+    rec: dict[str, list[float]] = {k: [] for k in record}
     out = plant.outputs
     for i in range(n):
         if ecu is not None:
@@ -62,7 +62,7 @@ def run(plant, seconds: float, ecu=None, dt: float = 1e-3, every: int = 0, recor
         if every and i % every == 0:
             for k in record:
                 rec[k].append(out[k])
-    return rec
+    return rec if every else None
 
 
 def dyno_point(plant, speed_rpm: float, throttle_pct: float | None = None,

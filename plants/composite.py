@@ -113,13 +113,13 @@ class CompositePlant:
         self._slow_sensors = [(s, s.spec.name, s.spec.source) for s in self.sensors[5:]]
         self.inputs = dict(INPUT_DEFAULTS)
         self.outputs = dict.fromkeys(OUTPUT_NAMES, 0.0)
-        self._tv = {}                       # true values the slow sensors read
+        self._tv: dict[str, float] = {}     # true values the slow sensors read
         self._n_slow = params.sensors.slow_period_steps
         self._ratios = [r * vp.final_drive for r in vp.gear_ratios]
         self._wb = vp.l_front_m + vp.l_rear_m
         self._coastdown = uses_coastdown(vp)
         self.mode = "manual"
-        self._road_profile = None
+        self._road_profile: list[tuple[float, float]] = []  # set by road mode
         self._road_loop = False
         self._dyno_ramp = DEFAULT_DYNO_RAMP_RPM_PER_S
         self._mode_t0 = 0.0

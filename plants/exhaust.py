@@ -50,7 +50,7 @@ class Exhaust:
     def __init__(self, p: ExhaustParams, dt_nominal: float = 1e-3) -> None:
         self.p = p
         self.n_buf = int(p.lambda_delay_max_s / dt_nominal) + 2
-        self._alpha_dt = None
+        self._alpha_dt: float | None = None
         self._alpha = 0.0
         self.reset()
 

@@ -39,7 +39,7 @@ class PartHealth:
         self.turbo = _Factor()
         self.knock_sensor = _Factor()
         self.cooling = _Factor()
-        self.wastegate = None           # None | "stuck_open" | "stuck_closed"
+        self.wastegate: str | None = None  # None | "stuck_open" | "stuck_closed"
 
     def step(self, dt: float) -> None:
         self.injectors.step(dt)

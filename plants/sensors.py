@@ -72,11 +72,11 @@ class Sensor:
         self._n = len(noise_buf)
         self._i = start % self._n
         self._alpha = 1.0
-        self._adt = None
-        self.state = None
+        self._adt: float | None = None
+        self.state: float | None = None
         self.value = 0.0
-        self.fault = None
-        self.fparams = {}
+        self.fault: str | None = None
+        self.fparams: dict[str, float] = {}
         self.t0 = 0.0
 
     def reset(self, x: float) -> None:
@@ -91,6 +91,7 @@ class Sensor:
         return math.floor(y * self.iq + 0.5) * self.q
 
     def read(self, x: float, dt: float, t: float) -> float:
+        y: float | None  # None: the fault set self.value itself
         if self.state is None:
             self.state = x
         if self.tau > 0.0:
@@ -120,7 +121,7 @@ class Sensor:
         self.value = v
         return v
 
-    def _faulted(self, y: float, t: float):
+    def _faulted(self, y: float, t: float) -> float | None:
         f = self.fault
         fp = self.fparams
         if f == "open":
@@ -157,7 +158,8 @@ class Sensor:
         if mode == "stuck" and fp["value"] is None:
             fp["value"] = self.value
         self.fault = mode
-        self.fparams = fp
+        # every parameter is a number now: "stuck" had the only one without a default
+        self.fparams = {k: v for k, v in fp.items() if v is not None}
         self.t0 = t
 
     def clear(self) -> None:

@@ -48,7 +48,7 @@ class Turbo:
     def __init__(self, p: TurboParams, cp_exh_j_per_kg_k: float = CP_EXH) -> None:
         self.p = p
         self.cp_exh = cp_exh_j_per_kg_k       # exhaust gas c_p of the turbine power
-        self.wg_fault = None            # None | "stuck_open" | "stuck_closed"
+        self.wg_fault: str | None = None  # None | "stuck_open" | "stuck_closed"
         self.reset()
 
     def reset(self, p_amb_pa: float = 101325.0, t_amb_k: float = 298.15) -> None:
