@@ -476,8 +476,9 @@ class _Reader:
         return out
 
     def number(self, node: yaml.Node, what: str) -> float:
-        v = self.value(node, what)
-        if isinstance(v, str) and node.style is None and _PLAIN_EXPONENT.match(v):
+        v = self.value(node, what)  # value() returns for scalar nodes only
+        if (isinstance(v, str) and isinstance(node, yaml.ScalarNode) and node.style is None
+                and _PLAIN_EXPONENT.match(v)):
             v = float(v)        # YAML 1.1 reads 1e3 (no dot) as a string; it is a number
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.error(node, f"{what}: expected a number, got {_show(v)}")
