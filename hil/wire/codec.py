@@ -39,8 +39,8 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Literal, cast
 
 from cantools.database.can import Database, Message, Signal
 from cantools.database.errors import EncodeError
@@ -112,26 +112,33 @@ class _SignalRule:
         self.maximum = signal.maximum
         self.low = None if signal.minimum is None else signal.minimum - tol
         self.high = None if signal.maximum is None else signal.maximum + tol
-        # Raw field range (two's complement for signed integers).
+        # Raw field range (two's complement for signed integers); None for a float field.
+        self.raw_range: tuple[int, int] | None
         if conv.is_float:
-            self.raw_min = self.raw_max = None
+            self.raw_range = None
         elif signal.is_signed:
-            self.raw_min = -(1 << (signal.length - 1))
-            self.raw_max = (1 << (signal.length - 1)) - 1
+            self.raw_range = (-(1 << (signal.length - 1)), (1 << (signal.length - 1)) - 1)
         else:
-            self.raw_min, self.raw_max = 0, (1 << signal.length) - 1
+            self.raw_range = (0, (1 << signal.length) - 1)
+        self.raw_min: int | None = None if self.raw_range is None else self.raw_range[0]
+        self.raw_max: int | None = None if self.raw_range is None else self.raw_range[1]
         # Saturation targets: the DBC bounds, or the nearest representable value when the
         # DBC declares a range wider than the field (so a clamp never needs a second clamp).
         self.sat_min = self._representable(self.minimum)
         self.sat_max = self._representable(self.maximum)
 
     def _fits(self, raw: int | float) -> bool:
-        if self.raw_min is None:
-            return True
-        return self.raw_min <= raw <= self.raw_max  # type: ignore[operator]
+        rr = self.raw_range
+        return rr is None or rr[0] <= raw <= rr[1]
 
-    def _physical(self, raw: int) -> float:
-        return self.conversion.raw_to_scaled(raw, decode_choices=False)  # type: ignore[return-value]
+    def _int_range(self) -> tuple[int, int]:
+        rr = self.raw_range
+        assert rr is not None, "only integer fields have a raw range to clamp to"
+        return rr
+
+    def _physical(self, raw: float) -> float:
+        # decode_choices=False: a number, never a choice name
+        return cast(float, self.conversion.raw_to_scaled(raw, decode_choices=False))
 
     @property
     def is_float32(self) -> bool:
@@ -141,15 +148,15 @@ class _SignalRule:
         if bound is not None and self.is_float32:
             raw = self.conversion.numeric_scaled_to_raw(bound)
             if abs(raw) > FLOAT32_MAX:
-                return self._physical(math.copysign(FLOAT32_MAX, raw))  # type: ignore[arg-type]
+                return self._physical(math.copysign(FLOAT32_MAX, raw))
             return bound
-        if bound is None or self.raw_min is None:
+        if bound is None or self.raw_range is None:
             return bound
         raw = self.conversion.numeric_scaled_to_raw(bound)
         if self._fits(raw):
             return bound
-        edge = self.raw_max if raw > self.raw_max else self.raw_min  # type: ignore[operator]
-        return self._physical(edge)
+        lo, hi = self.raw_range
+        return self._physical(hi if raw > hi else lo)
 
     @property
     def range_fits_field(self) -> bool:
@@ -197,7 +204,8 @@ class _SignalRule:
         self.counts[self.name] += 1
         bound = self.sat_min if below else self.sat_max
         if bound is None:  # no DBC bound on that side (an infinity): the end of the field
-            return self._physical(self.raw_min if below else self.raw_max)  # type: ignore[arg-type]
+            lo, hi = self._int_range()
+            return self._physical(lo if below else hi)
         return bound
 
     def float_out_of_range(self, raw: float, value: Any) -> float:
@@ -212,7 +220,7 @@ class _SignalRule:
         self.counts[self.name] += 1
         return math.copysign(FLOAT32_MAX, raw)
 
-    def raw_out_of_range(self, raw: int, value: Any) -> int:
+    def raw_out_of_range(self, raw: float, value: Any) -> int:
         """The raw value does not fit the bit field (DBC range wider than the field, or no
         DBC range at all): raise, or clamp to the field."""
         if self.mode == "error":
@@ -221,7 +229,8 @@ class _SignalRule:
                 f"{self.signal.length}-bit field (raw {raw} outside "
                 f"[{self.raw_min}|{self.raw_max}]; DBC range {self._range_text()})")
         self.counts[self.name] += 1
-        return self.raw_min if raw < self.raw_min else self.raw_max  # type: ignore[return-value,operator]
+        lo, hi = self._int_range()
+        return lo if raw < lo else hi
 
     def choice(self, text: str) -> int:
         try:
@@ -488,7 +497,7 @@ class MessageCodec:
     def _fallback_encode(self, values: Mapping[str, Any]) -> bytes:
         message = self.message
         try:
-            needed = message.gather_signals(values)  # type: ignore[arg-type]
+            needed = message.gather_signals(values)
         except EncodeError as exc:
             match = re.search(r'signal "(\w+)" is required', str(exc))
             if match:
@@ -502,7 +511,8 @@ class MessageCodec:
     def _fallback_decode(self, data: bytes) -> dict[str, float]:
         if len(data) < self.length:
             self._fit_length(data)
-        return self.message.decode(bytes(data), decode_choices=False)  # type: ignore[return-value]
+        # not a container message, and decode_choices=False: a dict of numbers
+        return cast("dict[str, float]", self.message.decode(bytes(data), decode_choices=False))
 
     def _fallback_decode_into(self, data: bytes, target: dict[str, float]) -> None:
         target.update(self._fallback_decode(data))
@@ -539,7 +549,7 @@ class Codec:
         """The codec of a received frame id, or None for frames not in the DBC."""
         return self.by_frame_id.get(frame_id)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[MessageCodec]:
         return iter(self.messages)
 
     def __len__(self) -> int:
