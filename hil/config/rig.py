@@ -63,7 +63,7 @@ class OperatorSignals:
     fault_reset: str | None = None
     approve: dict[str, str] = field(default_factory=dict)     # what -> momentary signal
     reject: dict[str, str] = field(default_factory=dict)
-    locs: dict[str, Loc] = field(default_factory=dict)         # signal -> where it is named
+    locs: dict[str, Loc | None] = field(default_factory=dict)         # signal -> where it is named
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class RigConfig:
     apply: list[SignalLink]
     description: str = ""
     preflight: dict[str, Any] = field(default_factory=dict)
-    locs: dict[str, Loc] = field(default_factory=dict)
+    locs: dict[str, Loc | None] = field(default_factory=dict)
     operator: OperatorSignals = field(default_factory=OperatorSignals)
     sanity: dict[str, SanityRange] = field(default_factory=dict)
     session: SessionPolicy | None = None     # how a wall-clock run reaches a known ECU state
@@ -139,7 +139,7 @@ class RigConfig:
         return self.bus.get("interface") == "sim"
 
     def error(self, key: str, message: str) -> ConfigError:
-        return error_at(self.locs.get(key, (str(self.path), 1, 1)), message)  # type: ignore[return-value]
+        return error_at(self.locs.get(key, (str(self.path), 1, 1)), message)
 
 
 def default_rig_path() -> Path:
@@ -159,6 +159,12 @@ def resolve_rig_path(ref: str | Path | None, scenario_file: str | None = None) -
         if (base / path).exists():
             return (base / path).resolve()
     return REPO_ROOT / path
+
+
+def _required_path(raw: LocDict, key: str, base: Path) -> Path:
+    path = _path(raw, key, base, required=True)
+    assert path is not None  # _path raises for a missing required key
+    return path
 
 
 def _path(raw: LocDict, key: str, base: Path, *, required: bool) -> Path | None:
@@ -314,7 +320,7 @@ def _operator(raw: Any, loc: Loc | None) -> OperatorSignals:
         raise error_at(getattr(raw, "loc", loc), "operator: expected {fault_reset: <signal>, "
                        "approve: {<what>: <signal>}, reject: {<what>: <signal>}}")
     check_keys(raw, OPERATOR_KEYS, what="operator")
-    locs: dict[str, Loc] = {}
+    locs: dict[str, Loc | None] = {}
     fault_reset = None
     if raw.get("fault_reset") is not None:
         fault_reset = _signal_name(raw, "fault_reset", "operator.fault_reset")
@@ -409,7 +415,7 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
     whole_fmu = isinstance(raw.get("fmu"), dict) and "replaces" not in raw["fmu"]
     rig = RigConfig(
         path=path, name=_string(raw, "name", path.stem), clock=clock, ecu=ecu,
-        dbc=_path(raw, "dbc", base, required=True),  # type: ignore[arg-type]
+        dbc=_required_path(raw, "dbc", base),
         ecu_config=_path(raw, "ecu_config", base, required=(ecu == "local")),
         calibration=_path(raw, "calibration", base, required=False),
         plant=_string(raw, "plant", "" if ("plant_class" in raw or whole_fmu) else "road_car"),

@@ -41,7 +41,7 @@ class SessionPolicy:
     ready: dict[str, float] = field(default_factory=dict)
     timeout_ns: int = 2_000_000_000
     supervision: str = "power_on"            # power_on | first_reception
-    locs: dict[str, Loc] = field(default_factory=dict)
+    locs: dict[str, Loc | None] = field(default_factory=dict)
 
     @property
     def how(self) -> str:

@@ -31,13 +31,14 @@ import gc
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import yaml
 
 from hil.errors import ConfigError, HilError
 
 Loc = tuple[str, int, int]  # file, line (1-based), column (1-based)
+_E = TypeVar("_E", bound=HilError)
 
 #: Largest configuration or scenario file read, in bytes (4 MiB).
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -67,8 +68,8 @@ class LocDict(dict):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loc: Loc | None = None
-        self.key_locs: dict[Any, Loc] = {}
-        self.value_locs: dict[Any, Loc] = {}
+        self.key_locs: dict[Any, Loc | None] = {}
+        self.value_locs: dict[Any, Loc | None] = {}
 
     def key_loc(self, key: Any) -> Loc | None:
         return self.key_locs.get(key, self.loc)
@@ -418,6 +419,10 @@ def closest(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
+@overload
+def error_at(loc: Loc | None, message: str) -> ConfigError: ...
+@overload
+def error_at(loc: Loc | None, message: str, cls: type[_E]) -> _E: ...
 def error_at(loc: Loc | None, message: str, cls: type[HilError] = ConfigError) -> HilError:
     if loc is None:
         return cls(message)
