@@ -39,7 +39,7 @@ from hil.config.yamlio import closest
 from hil.errors import ConfigError, HilError, TraceError
 from hil.nodes import NODES
 from hil.trace.decode import MessageDecoder
-from hil.trace.store import Blocks, Table
+from hil.trace.store import Blocks, ColumnSpec, Table
 from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED
 
 __all__ = [
@@ -93,12 +93,12 @@ def _series_bytes(entry: tuple[int, dict[str, Series]]) -> int:
                 total += a.nbytes
     return total
 
-_FRAME_SPEC = {
+_FRAME_SPEC: ColumnSpec = {
     "t_end_ns": ("<i8", ()), "t_start_ns": ("<i8", ()), "id": ("<u4", ()),
     "dlc": ("u1", ()), "sender": ("u1", ()), "flags": ("u1", ()), "data": ("u1", (8,)),
 }
-_FD_SPEC = {"index": ("<i8", ()), "tail": ("u1", (56,))}
-_SAMPLE_SPEC = {"t_ns": ("<i8", ())}
+_FD_SPEC: ColumnSpec = {"index": ("<i8", ()), "tail": ("u1", (56,))}
+_SAMPLE_SPEC: ColumnSpec = {"t_ns": ("<i8", ())}
 
 # Plant quantity names carry their unit as the last "_suffix".
 _UNIT_SUFFIXES = {
@@ -175,7 +175,12 @@ class _ClosedBuffer(list):
 def _resolve_db(db: Database | str | os.PathLike[str]) -> Database:
     if isinstance(db, Database):
         return db
-    return cantools.database.load_file(str(db), database_format="dbc")
+    return _can_database(cantools.database.load_file(str(db), database_format="dbc"))
+
+
+def _can_database(db: object) -> Database:
+    assert isinstance(db, Database)  # database_format="dbc" gives a CAN database
+    return db
 
 
 class Trace:
@@ -492,8 +497,8 @@ class Trace:
         if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
             raise TraceError("unknown trace format or version", file=str(path / META_FILE))
         if db is None:
-            db = cantools.database.load_string(
-                (path / DBC_FILE).read_text(encoding="utf-8"), database_format="dbc")
+            db = _can_database(cantools.database.load_string(
+                (path / DBC_FILE).read_text(encoding="utf-8"), database_format="dbc"))
         self = cls.__new__(cls)
         self.db = _resolve_db(db)
         self.nodes = tuple(meta["nodes"])

@@ -16,6 +16,7 @@ bit signal not aligned on a byte), fall back to cantools per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from cantools.database.can import Message
@@ -131,8 +132,9 @@ class MessageDecoder:
         present = {name: np.zeros(n, dtype=bool) for name in names}
         for i in range(n):
             try:
-                decoded = msg.decode(bytes(data[i, :int(dlc[i])]), decode_choices=False,
-                                     scaling=True)
+                # a plain (not container) message, decode_choices=False: numbers only
+                decoded = cast("dict[str, float]", msg.decode(
+                    bytes(data[i, :int(dlc[i])]), decode_choices=False, scaling=True))
             except Exception:  # noqa: BLE001 - a malformed frame carries no signals
                 continue
             for name, value in decoded.items():
