@@ -44,6 +44,7 @@ class NsEnvironment(simpy.Environment):
 
     @property
     def now(self) -> int:
+        # simpy's SimTime is int | float; a cast() would cost a call on every read
         return self._now  # type: ignore[return-value]
 
 
@@ -170,7 +171,7 @@ class WallClockEnvironment(NsEnvironment):
             self._lateness.append(late)
         if late > self.overrun_ns:
             self.overruns += 1
-            self.stalls.append((deadline, late))
+            self.stalls.append((int(deadline), late))  # a finite, integer deadline
         super().step()
 
     # -- reporting -----------------------------------------------------------------

@@ -492,6 +492,7 @@ class _Compiler:
     def _choice(self, node: ast.Constant, operands: list[ast.expr], index: int) -> _Fn:
         """Resolve a value-table label against the neighbouring signal of the comparison."""
         label = node.value
+        assert isinstance(label, str)  # both callers pass string constants only
         neighbours = [operands[j] for j in (index - 1, index + 1) if 0 <= j < len(operands)]
         for other in neighbours:
             if isinstance(other, ast.Name | ast.Attribute):

@@ -230,7 +230,7 @@ def _fault_kind(item: Any, loc: Loc | None, vocab: Vocabulary) -> FaultKind:
             raise _err(item.value_loc("mode") if "mode" in item else item.loc,
                        f"unknown sensor fault mode {mode!r}{closest(str(mode), sensor_modes)}"
                        f"; one of {', '.join(sensor_modes)}")
-        declared = sensor_modes[mode].params
+        declared = sensor_modes[str(mode)].params  # a key of sensor_modes: a str
         check_keys(item, ("sensor", "mode", *(p.name for p in declared)),
                    what=f"sensor fault {mode}",
                    required=tuple(p.name for p in declared if p.required), cls=SpecError)
