@@ -291,7 +291,7 @@ def scalars_read(calibration: Any) -> list[str]:
     return sorted(reads) if reads is not None else sorted(calibration.scalars)
 
 
-class ScalarReads(dict):  # type: ignore[type-arg]
+class ScalarReads(dict):
     """The calibration's scalars, remembering which ones were read (by a controller's
     construction or step): what a scalar change can reach."""
 

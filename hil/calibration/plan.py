@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from hil.calibration.coverage import MIN_TIME_S, MapCoverage, load_record
-from hil.config.yamlio import check_keys, error_at, load_yaml
+from hil.config.yamlio import LocDict, LocList, check_keys, error_at, load_yaml
 from hil.errors import ConfigError
 from hil.trace.files import atomic_write
 
@@ -59,10 +59,10 @@ def load_regions(path: str | Path) -> tuple[list[Region], float]:
         raise error_at(raw.value_loc("default"), "default: expected a priority >= 0")
     out = []
     items = raw["regions"]
-    if not isinstance(items, list):
+    if not isinstance(items, LocList):
         raise error_at(raw.value_loc("regions"), "regions: expected a list")
     for k, r in enumerate(items):
-        if not isinstance(r, dict):
+        if not isinstance(r, LocDict):
             raise error_at(items.item_loc(k), "a region is a mapping: {name, priority, "
                            "<axis>: [lo, hi]}")
         pr = r.get("priority")

@@ -14,8 +14,9 @@ def narrow(scenarios: list[Any], files: list[Path], args: argparse.Namespace) ->
 
     decisions, diffs = select(scenarios, args.changed_since, args.report, calibration_of(args.rig),
                        controllers_parser(args.rig))
-    for d in diffs:
-        print(f"hil run: --changed-since {args.changed_since}: {d.describe()}", file=sys.stderr)
+    for change in diffs:
+        print(f"hil run: --changed-since {args.changed_since}: {change.describe()}",
+              file=sys.stderr)
     chosen = []
     width = max(len(d.scenario) for d in decisions)
     for f, d in zip(files, decisions, strict=True):

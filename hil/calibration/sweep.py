@@ -27,15 +27,18 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from hil.config.units import UnitError, parse_time_ns
-from hil.config.yamlio import check_keys, error_at, load_yaml
+from hil.config.yamlio import LocDict, LocList, check_keys, error_at, load_yaml
 from hil.errors import ConfigError
 from hil.trace.files import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.cm import ScalarMappable
 
 KINDS = ("params", "scalars", "initial")
 STATS = ("max", "min", "mean", "final", "p99", "p1")
@@ -84,9 +87,12 @@ class Spec:
     def points(self) -> list[dict[str, float]]:
         """The runs, in index order."""
         if self.mode == "grid":
-            grids = [a.values for a in self.axes]
+            grids: list[tuple[float, ...]] = []
+            for a in self.axes:
+                assert a.values is not None  # load_spec gives every grid axis its values
+                grids.append(a.values)
             return [dict(zip((a.param for a in self.axes), combo, strict=True))
-                    for combo in itertools.product(*grids)]      # type: ignore[arg-type]
+                    for combo in itertools.product(*grids)]
         rng = np.random.default_rng(self.seed)
         out = []
         for _ in range(self.samples):
@@ -139,12 +145,12 @@ def load_spec(path: str | Path) -> Spec:
         except UnitError as exc:
             raise error_at(raw.value_loc("duration"), f"duration: {exc}") from None
     axes_raw = raw["axes"]
-    if not isinstance(axes_raw, list) or not axes_raw:
+    if not isinstance(axes_raw, LocList) or not axes_raw:
         raise error_at(raw.value_loc("axes"), "axes: expected a non-empty list")
     axes = []
     for k, a in enumerate(axes_raw):
         what = f"axis {k + 1}"
-        if not isinstance(a, dict):
+        if not isinstance(a, LocDict):
             raise error_at(axes_raw.item_loc(k), f"{what}: expected {{param, values | range}}")
         check_keys(a, ("param", "values", "range", "steps", "also"), what=what,
                    required=("param",))
@@ -204,12 +210,12 @@ def load_spec(path: str | Path) -> Spec:
 
 def _figures(raw: Any) -> list[Figure]:
     out = []
-    items = raw.get("figures", [])
-    if not isinstance(items, list):
+    items = raw.get("figures", LocList())
+    if not isinstance(items, LocList):
         raise error_at(raw.value_loc("figures"), "figures: expected a list")
     for k, f in enumerate(items):
         what = f"figure {k + 1}"
-        if not isinstance(f, dict):
+        if not isinstance(f, LocDict):
             raise error_at(items.item_loc(k), f"{what}: expected {{name, signal, stat}}")
         check_keys(f, ("name", "signal", "stat", "during"), what=what,
                    required=("name", "signal", "stat"))
@@ -357,9 +363,10 @@ def figure_value(trace: Any, f: Figure, end_ns: int) -> float | None:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return None
-    return float({"max": np.max, "min": np.min, "mean": np.mean,
-                  "final": lambda a: a[-1], "p99": lambda a: np.percentile(a, 99),
-                  "p1": lambda a: np.percentile(a, 1)}[f.stat](v))
+    stats: dict[str, Callable[[np.ndarray], Any]] = {
+        "max": np.max, "min": np.min, "mean": np.mean, "final": lambda a: a[-1],
+        "p99": lambda a: np.percentile(a, 99), "p1": lambda a: np.percentile(a, 1)}
+    return float(stats[f.stat](v))
 
 
 # -- the cluster ----------------------------------------------------------------------------
@@ -467,6 +474,7 @@ def heatmap_png(rows: Sequence[Mapping[str, Any]], spec: Spec, path: Path) -> Pa
     fig = MplFigure(figsize=(7.5, 5.0))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    im: ScalarMappable
     if spec.mode == "grid":
         xs, ys, grid = heatmap_grid(rows, figure, x, y)
         im = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto",
@@ -482,7 +490,7 @@ def heatmap_png(rows: Sequence[Mapping[str, Any]], spec: Spec, path: Path) -> Pa
         vals = [r.get(figure) for r in rows]
         ok = [k for k, v in enumerate(vals) if v is not None]
         im = ax.scatter([rows[k][x] for k in ok], [rows[k][y] for k in ok],
-                        c=[vals[k] for k in ok], cmap="viridis", s=40)
+                        c=[v for v in vals if v is not None], cmap="viridis", s=40)
     failed = [r for r in rows if not r["passed"]]
     ax.set_xlabel(x)
     ax.set_ylabel(y)
