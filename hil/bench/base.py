@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeGuard, runtime_checkable
 
 import numpy as np
 
 from hil.bench.clock import NS_PER_S
+from hil.scenario.expect import Verdict
 from hil.wire.flags import FrameObserver
 
 if TYPE_CHECKING:
@@ -33,9 +34,27 @@ if TYPE_CHECKING:
     from hil.config.rig import RigConfig
     from hil.nodes.operator import BenchNode
     from hil.nodes.plant import PlantNode
-    from hil.scenario.expect import Verdict
     from hil.trace import Trace
     from hil.wire.codec import Codec
+
+
+@dataclass(frozen=True)
+class InconclusiveVerdict(Verdict):
+    """A verdict the rig could not decide; ``measured_passed`` is what the figures said."""
+
+    reason: str = ""
+    measured_passed: bool = False
+    inconclusive: bool = True
+
+    def __str__(self) -> str:
+        where = ":".join(map(str, self.where)) + ": " if self.where else ""
+        measured = "PASS" if self.measured_passed else "FAIL"
+        return f"{where}INCONCLUSIVE {self.message} (measured {measured}; {self.reason})"
+
+
+def is_inconclusive(verdict: Verdict) -> TypeGuard[InconclusiveVerdict]:
+    """True for a verdict a bench's qualify() could not decide (never a pass)."""
+    return bool(getattr(verdict, "inconclusive", False))
 
 
 class Network(Protocol):

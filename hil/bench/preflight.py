@@ -20,12 +20,12 @@ overrun (an event more than 1 ms late).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from hil.bench.base import Fitness
+from hil.bench.base import Fitness, InconclusiveVerdict
+from hil.bench.base import is_inconclusive as is_inconclusive  # re-exported
 from hil.config.rig import RigConfig, SanityRange
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.nodes import ECU
@@ -62,20 +62,6 @@ def resolvable(bound_ns: float, pacing: dict[str, Any]) -> str | None:
         return None
     return (f"this rig cannot hold a {format_time_ns(int(bound_ns))} timing bound: "
             + ", ".join(problems) + f" ({pacing.get('policy', '')})")
-
-
-@dataclass(frozen=True)
-class InconclusiveVerdict(Verdict):
-    """A verdict the rig could not decide; ``measured_passed`` is what the figures said."""
-
-    reason: str = ""
-    measured_passed: bool = False
-    inconclusive: bool = True
-
-    def __str__(self) -> str:
-        where = ":".join(map(str, self.where)) + ": " if self.where else ""
-        measured = "PASS" if self.measured_passed else "FAIL"
-        return f"{where}INCONCLUSIVE {self.message} (measured {measured}; {self.reason})"
 
 
 def _time_bound(expectation: Any) -> int | None:
@@ -118,10 +104,6 @@ def qualify_verdicts(verdicts: list[Verdict], pacing: dict[str, Any], *, timesta
         else:
             out.append(_inconclusive(v, message, reason))
     return out
-
-
-def is_inconclusive(verdict: Any) -> bool:
-    return bool(getattr(verdict, "inconclusive", False))
 
 
 # -- preflight ----------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def check_trace(log: str | os.PathLike[str], scenario: str | os.PathLike[str] | 
     quantities = set(getattr(scn, "quantities", ()) or ())
     verdicts: list[Verdict] = []
     for exp in scn.expect:
-        v = evaluate(exp, trace, {})  # type: ignore[arg-type]  # as runner.py: end_ns is read-only
+        v = evaluate(exp, trace, {})
         missing = sorted(n for n in exp.names if not trace.has(n))
         if isinstance(exp, Budget):
             verdicts.append(_not_judged(v, "a task budget needs the ECU's execution times, "

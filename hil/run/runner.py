@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.bench import Bench, open_bench
+from hil.bench.base import is_inconclusive
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import LocDict, load_yaml
 from hil.errors import ConfigError, HilError, PlantStepError, ScenarioError
@@ -65,7 +66,7 @@ class ScenarioResult:
             return "interrupted"
         if self.passed:
             return "pass"
-        if self.error is None and all(v.passed or getattr(v, "inconclusive", False)
+        if self.error is None and all(v.passed or is_inconclusive(v)
                                       for v in self.verdicts):
             return "inconclusive"
         return "fail"
@@ -393,6 +394,7 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     trace = bench.trace
+    assert trace is not None  # run() checked it before qualifying the verdicts
     for fmt in formats:
         if fmt == "native":
             continue

@@ -51,7 +51,8 @@ Where = tuple[str, int, int]
 class TraceLike(Protocol):
     """The part of ``hil.trace.Trace`` expectations read."""
 
-    end_ns: int
+    @property
+    def end_ns(self) -> int: ...
 
     def signal(self, name: str) -> Any: ...
     def frames(self, message: str) -> Any: ...
