@@ -79,8 +79,8 @@ class PythonScenarios:
         rig_cfg = rig if isinstance(rig, RigConfig) else load_rig(rig or self._rig_path)
         bench = open_bench(rig_cfg, plant_params=plant, overrides=dict(params or {}),
                            calibration=calibration, seed=seed)
-        doc = {"name": self.name, "description": "a scenario written in Python",
-               "duration": "1 s", "expect": []}
+        doc: dict[str, Any] = {"name": self.name, "description": "a scenario written in Python",
+                               "duration": "1 s", "expect": []}
         if mode:
             doc["mode"] = mode
             doc.update(mode_config)

@@ -336,7 +336,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     its own bench, and the SIL pauses the cyclic gc while simulated time runs).
     """
     slots = [i for i, item in enumerate(items) if isinstance(item, ScenarioItem)]
-    ordered = sorted((items[i] for i in slots), key=lambda item: -item.scenario.duration_ns)
+    ordered = sorted((item for item in items if isinstance(item, ScenarioItem)),
+                     key=lambda item: -item.scenario.duration_ns)
     for i, item in zip(slots, ordered, strict=True):
         items[i] = item
 
@@ -455,6 +456,7 @@ class HilResults:
             return
         for key, value in report.user_properties:
             if key == _RESULTS_KEY:
+                assert isinstance(value, str)  # the JSON text ScenarioItem recorded
                 self.results.append(json.loads(value))
 
     def _python_row(self, report: pytest.TestReport) -> None:
