@@ -324,8 +324,8 @@ class _Compiler:
         offset = getattr(node, "col_offset", 0)
         return _error(f"{message} in {excerpt(self.text)}", self.where, offset)
 
-    def _segment(self, node: ast.AST) -> str:
-        start, end = node.col_offset, getattr(node, "end_col_offset", None)  # type: ignore[attr-defined]
+    def _segment(self, node: ast.expr) -> str:
+        start, end = node.col_offset, node.end_col_offset
         return self.text[start:end]
 
     # -- robustness (Expr.robustness documents the semantics) ----------------------------
