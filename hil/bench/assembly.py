@@ -23,7 +23,7 @@ from hil.config.registry import resolve
 from hil.config.rig import RigConfig, check_signal_map
 from hil.config.yamlio import error_at
 from hil.errors import ConfigError
-from hil.nodes import NODES
+from hil.nodes import ECU, NODES, PLANT
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.ecu_config import EcuConfig, load_calibration, load_ecu_config
 from hil.nodes.operator import BenchNode
@@ -182,11 +182,11 @@ def assemble(rig: RigConfig, env: Any, bus_for: Callable[[str], can.BusABC], *,
     if db is None or codec is None:
         db, codec = load_contract(rig)
     loop = Loop(rig, db, codec, env, trace=None)
-    if "PLANT" in nodes:
+    if PLANT in nodes:
         loop.plant = plant if plant is not None else build_plant(
             plant_params or rig.plant, overrides, seed, rig=rig)
         check_signal_map(rig, db, tuple(loop.plant.output_names), tuple(loop.plant.input_names))
-    if "ECU" in nodes:
+    if ECU in nodes:
         if rig.ecu_config is None:
             raise ConfigError(f"rig {rig.name}: running the ECU here needs 'ecu_config' (the "
                               "controllers to run)", file=str(rig.path))
@@ -201,11 +201,11 @@ def assemble(rig: RigConfig, env: Any, bus_for: Callable[[str], can.BusABC], *,
     for node in NODES:
         if node not in nodes:
             continue
-        if node == "PLANT":
+        if node == PLANT:
             loop.plant_node = PlantNode(env, bus_for(node), loop.plant, db, codec,
                                         publish=rig.publish, apply=rig.apply,
                                         step_ns=rig.step_ns, trace=loop.trace)
-        elif node == "ECU":
+        elif node == ECU:
             assert loop.ecu_config is not None
             loop.ecu = EcuRuntime(env, bus_for(node), db, codec, loop.ecu_config,
                                   calibration=loop.calibration, options=controller_options)

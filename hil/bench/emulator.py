@@ -21,6 +21,7 @@ from hil.bench.wall import start_wall_time
 from hil.bus.real import RecordingBus, open_bus
 from hil.config.rig import RigConfig
 from hil.config.session import check_session
+from hil.nodes import ECU
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.ecu_config import load_calibration
 from hil.trace.export import export
@@ -43,18 +44,18 @@ class EcuEmulator:
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
         bus: list[RecordingBus] = []
 
-        def the_bus(_node: str = "ECU") -> RecordingBus:
+        def the_bus(_node: str = ECU) -> RecordingBus:
             # Opened once the configuration is known to be good (assemble checks it first).
             # The ECU's trace is the ECU's view: frames at the time it handled them, so
             # that `hil replay` of it reproduces what the runtime computed.
             if not bus:
-                bus.append(RecordingBus(open_bus(rig), self.env, senders,
+                bus.append(RecordingBus(open_bus(rig), self.env, senders, sender=ECU,
                                         own_echo=rig.bus.get("interface") == "udp_multicast",
                                         stamp="handling"))
             return bus[0]
 
         try:
-            loop = assemble(rig, self.env, the_bus, nodes=("ECU",), db=self.db,
+            loop = assemble(rig, self.env, the_bus, nodes=(ECU,), db=self.db,
                             codec=self.codec, calibration=calibration,
                             controller_options=controller_options, trace=trace,
                             observe=lambda fn: the_bus().add_frame_observer(fn))

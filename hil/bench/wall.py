@@ -36,6 +36,7 @@ from hil.bus.real import RecordingBus, WallNetwork, open_bus
 from hil.config.rig import RigConfig, load_rig
 from hil.config.session import check_session
 from hil.errors import ConfigError
+from hil.nodes import BENCH, ECU, NODES, PLANT
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.operator import BenchNode
 from hil.nodes.plant import PlantNode
@@ -115,18 +116,18 @@ class WallBench(LoopBase):
         def the_bus() -> RecordingBus:
             # Opened once the configuration is known to be good (assemble checks it first).
             if not buses:
-                buses.append(RecordingBus(open_bus(rig), self.env, senders,
+                buses.append(RecordingBus(open_bus(rig), self.env, senders, sender=BENCH,
                                           own_echo=rig.bus.get("interface") == "udp_multicast"))
             return buses[0]
 
         def bus_for(node: str) -> can.BusABC:
-            if node == "ECU":
+            if node == ECU:
                 # A second handle on the same bus: the ECU is another node on the wire.
                 self._ecu_bus = open_bus(rig)
                 return self._ecu_bus
             return the_bus()
 
-        nodes = ("PLANT", "ECU", "BENCH") if rig.ecu == "local" else ("PLANT", "BENCH")
+        nodes = NODES if rig.ecu == "local" else (PLANT, BENCH)
         try:
             loop = assemble(rig, self.env, bus_for, nodes=nodes, db=db, codec=codec,
                             plant=plant, plant_params=plant_params, overrides=overrides,

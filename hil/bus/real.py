@@ -82,8 +82,10 @@ class RecordingBus(can.BusABC):
     """
 
     def __init__(self, bus: can.BusABC, env: WallClockEnvironment, senders: Mapping[int, str],
-                 *, own_echo: bool = False, stamp: str = "interface") -> None:
+                 *, sender: str, own_echo: bool = False, stamp: str = "interface") -> None:
         self.inner = bus
+        # The node a sent frame is recorded for when the DBC names no sender of its id.
+        self._sender = sender
         # "interface": the receive timestamp of the interface (what a logger on the wire
         # sees); "handling": the clock's time when the node handled the frame (what an ECU
         # saw: its own trace replays exactly).
@@ -133,7 +135,7 @@ class RecordingBus(can.BusABC):
         if self._own_echo:
             self._pending[(msg.arbitration_id, bytes(msg.data))] += 1
         if self._observers:
-            sender = self._senders.get(msg.arbitration_id, "BENCH")
+            sender = self._senders.get(msg.arbitration_id, self._sender)
             data = bytes(msg.data)
             flags = FLAG_EXTENDED if msg.is_extended_id else 0
             for fn in self._observers:

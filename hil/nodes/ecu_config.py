@@ -25,6 +25,7 @@ from hil.config.yamlio import (
     load_yaml,
 )
 from hil.errors import ConfigError
+from hil.nodes import ECU
 
 #: Entry-point group of the calibration loaders ecu.yaml's ``calibration_loader:`` may name.
 #: Configuration names code only through registries: a loader registered here, or a
@@ -62,7 +63,7 @@ class EcuConfig:
     calibration_loader: str
     timeout_cycles: float
     tasks: list[TaskSpec]
-    node: str = "ECU"
+    node: str = ECU
     #: ``signal_names:``: controller signal name -> DBC signal name, for a DBC whose names
     #: differ from the controllers' (empty: the controllers' names are the DBC's).
     signal_names: dict[str, str] = field(default_factory=dict)
@@ -156,7 +157,7 @@ def load_ecu_config(path: str | Path, db: Any) -> EcuConfig:
                        "number up to 1e6")
     loader = raw.get("calibration_loader", DEFAULT_CALIBRATION_LOADER)
     calibration_loader(loader, raw.value_loc("calibration_loader"))  # refuse it now, not later
-    node = raw.get("node", "ECU")
+    node = raw.get("node", ECU)
     if not isinstance(node, str):
         raise error_at(raw.value_loc("node"), f"node: expected a DBC node name, got "
                        f"{excerpt(node)}")

@@ -49,6 +49,7 @@ from hil.bench.assembly import assemble, load_contract
 from hil.bench.clock import simulated_environment
 from hil.config.rig import RigConfig
 from hil.errors import ConfigError, TraceError
+from hil.nodes import ECU
 from hil.nodes.ecu import EcuRuntime
 from hil.nodes.ecu_config import load_ecu_config
 from hil.trace.export import export
@@ -217,7 +218,7 @@ class ReplayReport:
 def _ecu_on(env: simpy.Environment, bus: _ReplayBus, rig: RigConfig, db: Any, codec: Codec,
             calibration: str | Path | None) -> EcuRuntime:
     """The rig's ECU runtime (controllers, calibration) on the replay bus, started."""
-    loop = assemble(rig, env, lambda node: bus, nodes=("ECU",), db=db, codec=codec,
+    loop = assemble(rig, env, lambda node: bus, nodes=(ECU,), db=db, codec=codec,
                     calibration=calibration, trace=False)
     assert loop.ecu is not None
     loop.ecu.start()
@@ -498,7 +499,7 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
         progress(f"replayed {n_in} input frames", 1.0)
 
     from hil.trace.core import Trace
-    replayed = Trace(db, nodes=("ECU",), chunk_frames=65536)
+    replayed = Trace(db, nodes=(ECU,), chunk_frames=65536)
     for t, fid, data in bus.sent:
         replayed.add_frame(t, t, fid, data, 0, 0)
     replayed.close()

@@ -24,6 +24,7 @@ from pathlib import Path
 from cantools.database.can import Database
 
 from hil.errors import TraceError
+from hil.nodes import NODES
 from hil.trace.core import Trace
 from hil.wire.flags import FLAG_ERROR, FLAG_EXTENDED, FLAG_FD, FLAG_RX
 
@@ -86,7 +87,7 @@ def read_log(path: str | os.PathLike[str], db: Database, *,
         raise TraceError(f"{path}: a directory, not a CAN log (expected one of "
                          f"{', '.join(LOG_SUFFIXES)})")
     senders = {}
-    nodes = ["PLANT", "ECU", "BENCH"]
+    nodes = list(NODES)
     for msg in db.messages:
         for s in msg.senders[:1]:
             if s not in nodes:
