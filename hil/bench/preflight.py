@@ -28,6 +28,7 @@ from hil.bench.base import Fitness, InconclusiveVerdict
 from hil.bench.base import is_inconclusive as is_inconclusive  # re-exported
 from hil.config.rig import RigConfig, SanityRange
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
+from hil.config.yamlio import error_at
 from hil.nodes import ECU
 from hil.scenario.expect import Verdict
 from hil.scenario.model import Budget, Eventually, Latency, Period
@@ -145,19 +146,22 @@ def _run_preflight(rig: RigConfig, report: Fitness, listen: float, tolerance: fl
     from hil.bench.wall import WallBench
 
     bench = WallBench(rig, realtime=realtime)   # raises InterfaceUnavailable: exit 2
+    # The rig's quiet operating point (e.g. a dyno holding speed at part throttle): its
+    # input names were checked against the plant when the bench was assembled.
+    point = rig.operating_point
+    try:
+        if point.mode is not None:
+            bench.plant.set_driver_mode(point.mode)
+    except ValueError as exc:  # the plant's own error: an unknown mode, named closest
+        bench.close()
+        raise error_at(point.loc, f"preflight.operating_point.mode: {exc}") from None
+    bench.plant.inputs.update(point.inputs)
     report.add("bus", PASS, f"{rig.bus.get('interface')} channel {rig.bus.get('channel')!r} "
                "opened")
     if rig.session is not None:
         outcome = reach_known_state(rig, bench.db, bench.codec)
         report.add("ECU reset", PASS if outcome.ok else FAIL, outcome.detail)
     try:
-        plant = bench.plant
-        # A quiet operating point: the dyno holds speed, part throttle.
-        if "dyno.speed_rpm" in plant.inputs:
-            plant.set_driver_mode("dyno")
-            plant.inputs["dyno.speed_rpm"] = 2000.0
-        if "driver.throttle_pct" in plant.inputs:
-            plant.inputs["driver.throttle_pct"] = 15.0
         bench.run_for(listen)
     finally:
         bench.close()

@@ -60,8 +60,9 @@ def main(args: argparse.Namespace) -> int:
     trace = bench.trace
     assert trace is not None  # the demo's bench records (trace=True, the default)
     rows = []
-    for name in ("EngineSpeed", "ManifoldPressure", "BoostPressure", "Lambda", "KnockIntensity",
-                 "SparkAdvance", "FuelMass", "WastegateCmd", "EngineMode", "LambdaTrim"):
+    for name in bench.rig.overview:   # the rig's overview signals
+        if not trace.has(name):
+            continue
         s = trace.signal(name)
         if len(s.values):
             rows.append((name, s.unit or "", s.values.min(), s.values.max(), s.values[-1]))
@@ -82,8 +83,7 @@ def main(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         export(trace, "blf", out / "demo.blf")
         export(trace, "mf4", out / "demo.mf4")
-        plot_signals(trace, ["EngineSpeed", "BoostPressure", "Lambda", "SparkAdvance",
-                             "KnockIntensity", "driver.throttle_pct"],
+        plot_signals(trace, [*bench.rig.overview[:5], "driver.throttle_pct"],
                      out / "demo.png", title=f"hil demo: dyno at {args.rpm:g} rpm")
         print(f"trace and plot: {out}/demo.blf, demo.mf4, demo.png")
     return 0

@@ -3,9 +3,10 @@
 A rig YAML (``rigs/*.yaml``) describes one bench: ``clock: simulated | wall``,
 ``ecu: local | external``, the python-can keyword arguments of its bus, the DBC,
 the ECU configuration, the plant parameter set and the signal map that joins DBC
-signals to plant quantities, and the product signals the framework drives or checks
-(``operator:`` fault reset and approvals, ``preflight.sanity`` ranges): the framework
-names none itself. Paths are relative to the rig file. Unknown keys are rejected with the
+signals to plant quantities, and the product names the framework drives or checks
+(``operator:`` fault reset and approvals, ``preflight.sanity`` ranges, the plant operating
+point ``preflight.operating_point`` holds, the ``overview`` signals of a run's plot): the
+framework names none itself. Paths are relative to the rig file. Unknown keys are rejected with the
 closest valid key; every error names file and line, and the DBC signals it names are
 checked against the DBC (:func:`check_signal_map`) before anything runs.
 """
@@ -18,15 +19,24 @@ from typing import Any
 
 from hil.config.session import SessionPolicy, parse_session
 from hil.config.units import UnitError, parse_time_ns
-from hil.config.yamlio import Loc, LocDict, check_keys, closest, error_at, excerpt, load_yaml
+from hil.config.yamlio import (
+    Loc,
+    LocDict,
+    LocList,
+    check_keys,
+    closest,
+    error_at,
+    excerpt,
+    load_yaml,
+)
 from hil.errors import ConfigError
 
 RIG_KEYS = ("name", "description", "clock", "ecu", "dbc", "ecu_config", "calibration",
             "plant", "plant_class", "plant_options", "fmu", "bus", "step", "out_of_range",
-            "signal_map", "operator", "preflight", "install", "session")
+            "signal_map", "operator", "preflight", "install", "session", "overview")
 #: The rig's ``fmu:`` (docs/plants/fmu.md): an FMU as the plant or as a part of it.
 FMU_KEYS = ("path", "replaces", "inputs", "outputs", "parameters")
-PREFLIGHT_KEYS = ("listen", "cycle_tolerance", "sanity")
+PREFLIGHT_KEYS = ("listen", "cycle_tolerance", "sanity", "operating_point")
 #: What the bench operator does, by the rig's ``operator:`` keys: a scenario's
 #: ``approve: X`` / ``reject: X`` pulses ``operator.approve[X]`` / ``operator.reject[X]``;
 #: ``fault_reset`` is pulsed when a wall-clock run starts against an external ECU.
@@ -76,6 +86,17 @@ class SanityRange:
     high: float | None = None
     max_rate: float | None = None
     loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Where preflight holds the plant while it listens (``preflight.operating_point``):
+    the plant's driver mode (None: as the plant starts) and plant input values."""
+
+    mode: str | None = None
+    inputs: dict[str, float] = field(default_factory=dict)
+    loc: Loc | None = None
+    input_locs: dict[str, Loc | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,11 @@ class RigConfig:
     plant_class: str | None = None           # entry point (ntec_hil.plants) or module:Name
     plant_options: dict[str, Any] = field(default_factory=dict)
     fmu: FmuSpec | None = None
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
+    #: Signals (DBC or plant quantities) a run's overview plot shows when its scenario
+    #: names none, and what ``hil demo`` tabulates.
+    overview: tuple[str, ...] = ()
+    overview_locs: tuple[Loc | None, ...] = ()
 
     @property
     def simulated_bus(self) -> bool:
@@ -369,6 +395,44 @@ def _sanity(raw: Any, loc: Loc | None) -> dict[str, SanityRange]:
     return out
 
 
+def _operating_point(raw: Any, loc: Loc | None) -> OperatingPoint:
+    if raw is None:
+        return OperatingPoint()
+    what = "preflight.operating_point"
+    if not isinstance(raw, LocDict):
+        raise error_at(getattr(raw, "loc", loc), f"{what}: expected {{mode: <driver mode>, "
+                       "inputs: {<plant input>: <value>}}")
+    check_keys(raw, ("mode", "inputs"), what=what)
+    mode = raw.get("mode")
+    if mode is not None and (not isinstance(mode, str) or not mode):
+        raise error_at(raw.value_loc("mode"), f"{what}.mode: expected the plant's driver "
+                       f"mode, got {excerpt(mode)}")
+    table = raw.get("inputs") or LocDict()
+    if not isinstance(table, LocDict):
+        raise error_at(raw.value_loc("inputs"), f"{what}.inputs: expected {{<plant input>: "
+                       "<value>}, e.g. {driver.throttle_pct: 15}")
+    inputs: dict[str, float] = {}
+    locs: dict[str, Loc | None] = {}
+    for name, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise error_at(table.value_loc(name), f"{what}.inputs.{name}: expected a number, "
+                           f"got {excerpt(value)}")
+        inputs[str(name)] = float(value)
+        locs[str(name)] = table.key_loc(name)
+    return OperatingPoint(mode, inputs, raw.value_loc("mode") if "mode" in raw else raw.loc,
+                          locs)
+
+
+def _overview(raw: LocDict) -> tuple[tuple[str, ...], tuple[Loc | None, ...]]:
+    value = raw.get("overview")
+    if value is None:
+        return (), ()
+    if not isinstance(value, LocList) or not all(isinstance(n, str) and n for n in value):
+        raise error_at(raw.value_loc("overview"), "overview: expected a list of signal names "
+                       "(DBC signals or plant quantities), e.g. [EngineSpeed, Lambda]")
+    return tuple(value), tuple(value.item_loc(i) for i in range(len(value)))
+
+
 def load_rig(path: str | Path | None = None) -> RigConfig:
     """Read and validate a rig file (default ``rigs/sil.yaml``)."""
     path = Path(path) if path is not None else default_rig_path()
@@ -409,10 +473,11 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
     preflight = raw.get("preflight") or LocDict()
     if not isinstance(preflight, LocDict):
         raise error_at(raw.value_loc("preflight"), "preflight: expected {listen:, "
-                       "cycle_tolerance:, sanity:}")
+                       "cycle_tolerance:, sanity:, operating_point:}")
     check_keys(preflight, PREFLIGHT_KEYS, what="preflight")
     # An fmu: without replaces: is the whole plant: then there is no parameter set.
     whole_fmu = isinstance(raw.get("fmu"), dict) and "replaces" not in raw["fmu"]
+    overview, overview_locs = _overview(raw)
     rig = RigConfig(
         path=path, name=_string(raw, "name", path.stem), clock=clock, ecu=ecu,
         dbc=_required_path(raw, "dbc", base),
@@ -429,7 +494,9 @@ def load_rig(path: str | Path | None = None) -> RigConfig:
         sanity=_sanity(preflight.get("sanity"), preflight.loc),
         session=parse_session(raw.get("session"), raw.loc),
         plant_class=_plant_class(raw), plant_options=_mapping(raw, "plant_options"),
-        fmu=_fmu(raw.get("fmu"), raw.loc, base))
+        fmu=_fmu(raw.get("fmu"), raw.loc, base),
+        operating_point=_operating_point(preflight.get("operating_point"), preflight.loc),
+        overview=overview, overview_locs=overview_locs)
     if rig.plant_options and rig.plant_class is None:
         raise error_at(raw.key_loc("plant_options"), "plant_options: only with plant_class: "
                        "(the keyword arguments of that plant class)")
@@ -456,7 +523,9 @@ def _plant_class(raw: LocDict) -> str | None:
 def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | None,
                      plant_inputs: tuple[str, ...] | None) -> None:
     """Every DBC signal the rig names (signal map, operator, preflight sanity) and every
-    mapped plant quantity must exist (closest name suggested)."""
+    mapped plant quantity must exist (closest name suggested); so must the plant inputs of
+    the preflight operating point and each overview signal (a DBC signal or a plant
+    output)."""
     signals = {s.name for m in db.messages for s in m.signals}
     named = [(link.signal, link.loc) for link in rig.publish + rig.apply]
     named += list(rig.operator.locs.items())
@@ -470,7 +539,17 @@ def check_signal_map(rig: RigConfig, db: Any, plant_outputs: tuple[str, ...] | N
             if link.quantity not in plant_outputs:
                 raise error_at(link.loc, f"{link.signal}: the plant has no output "
                                f"{excerpt(link.quantity)}{closest(link.quantity, plant_outputs)}")
+    if plant_outputs is not None:
+        for name, loc in zip(rig.overview, rig.overview_locs, strict=True):
+            if name not in signals and name not in plant_outputs:
+                raise error_at(loc, f"overview: {excerpt(name)} is neither a DBC signal nor "
+                               f"a plant output{closest(name, [*signals, *plant_outputs])}")
     if plant_inputs is not None:
+        for name in rig.operating_point.inputs:
+            if name not in plant_inputs:
+                raise error_at(rig.operating_point.input_locs.get(name),
+                               f"preflight.operating_point.inputs: the plant has no input "
+                               f"{excerpt(name)}{closest(name, plant_inputs)}")
         for link in rig.apply:
             if link.quantity not in plant_inputs:
                 raise error_at(link.loc, f"{link.signal}: the plant has no input "

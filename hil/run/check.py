@@ -32,6 +32,7 @@ import numpy as np
 from hil.bench.preflight import InconclusiveVerdict
 from hil.config.rig import RigConfig, load_rig, resolve_rig_path
 from hil.errors import ConfigError, TraceError
+from hil.nodes import PLANT
 from hil.run.runner import ScenarioResult, _safe, _write_artifacts, load
 from hil.scenario.expect import Verdict, evaluate
 from hil.scenario.model import Budget, Scenario
@@ -44,7 +45,7 @@ __all__ = ["check_trace", "START_CHOICES"]
 START_CHOICES = ("first", "last-segment")
 
 
-def _segment_start(trace: Trace, duration_ns: int, plant_node: str = "PLANT") -> tuple[int, str]:
+def _segment_start(trace: Trace, duration_ns: int, plant_node: str = PLANT) -> tuple[int, str]:
     """Where the plant's fastest cyclic message last restarted after a pause of more than
     ten cycles and then ran for (90 % of) the scenario's duration: the last scenario run in
     the log, not a stall inside it nor the preflight before it."""
@@ -147,7 +148,7 @@ def check_trace(log: str | os.PathLike[str], scenario: str | os.PathLike[str] | 
                                 "frames_judged": trace.n_frames}}
     if report_dir is not None:
         out_dir = Path(report_dir) / _safe(scn.name)
-        _write_artifacts(result, SimpleNamespace(trace=trace), out_dir, (), plots)
+        _write_artifacts(result, SimpleNamespace(trace=trace, rig=rig_cfg), out_dir, (), plots)
     return result
 
 

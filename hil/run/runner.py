@@ -403,7 +403,7 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
         result.artifacts[f"trace_{fmt}"] = str(path)
     scenario = result.scenario
     if plots:
-        names = sorted(scenario.names) or ["EngineSpeed", "BoostPressure", "Lambda"]
+        names = sorted(scenario.names) or list(bench.rig.overview)  # the rig's, if none
         result.artifacts["plot_overview"] = str(plot_signals(
             trace, names[:8], out_dir / "overview.png", title=scenario.name))
         for i, verdict in enumerate(result.verdicts):

@@ -136,3 +136,71 @@ def test_the_framework_names_no_product_signal():
             assert not hits, f"{path.relative_to(REPO)} names {name}: {hits}"
     preflight = (REPO / "hil" / "bench" / "preflight.py").read_text(encoding="utf-8")
     assert "SANITY" not in preflight and '"EngineMode"' not in preflight
+
+
+# -- the plant's operating point in preflight, the overview signals of a run's plot ----------
+
+def _plant_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from plants.composite import INPUT_NAMES, OUTPUT_NAMES
+
+    return tuple(OUTPUT_NAMES), tuple(INPUT_NAMES)
+
+
+@pytest.mark.parametrize("name", ["sil", "udp", "vcan", "pcan"])
+def test_every_shipped_rig_names_its_overview_and_operating_point_and_they_exist(name):
+    rig = load_rig(REPO / "rigs" / f"{name}.yaml")
+    check_signal_map(rig, DBC, *_plant_names())
+    assert rig.overview[:3] == ("EngineSpeed", "BoostPressure", "Lambda")
+    if rig.clock == "wall":
+        assert rig.operating_point.mode == "dyno"
+        assert rig.operating_point.inputs == {"dyno.speed_rpm": 2000.0,
+                                              "driver.throttle_pct": 15.0}
+
+
+@pytest.mark.parametrize("old,new,pattern", [
+    ("inputs: {dyno.speed_rpm: 2000,", "inputs: {dyno.sped_rpm: 2000,",
+     r"rig\.yaml:\d+:\d+: preflight\.operating_point\.inputs: the plant has no input "
+     r"'dyno\.sped_rpm' \(did you mean 'dyno\.speed_rpm'\?\)"),
+    ("overview: [EngineSpeed, BoostPressure,", "overview: [EngineSpeed, BoostPresure,",
+     r"rig\.yaml:\d+:\d+: overview: 'BoostPresure' is neither a DBC signal nor a plant "
+     r"output \(did you mean 'BoostPressure'\?\)"),
+])
+def test_unknown_plant_name_or_overview_signal_is_one_line_at_its_place(tmp_path, old, new,
+                                                                        pattern):
+    assert old in UDP
+    text = UDP.replace(old, new)
+    rig = load_rig(_rig(tmp_path, text))
+    with pytest.raises(ConfigError) as exc:
+        check_signal_map(rig, DBC, *_plant_names())
+    assert re.match(pattern, str(exc.value).split(str(tmp_path) + "/rigs/")[1]), str(exc.value)
+    assert exc.value.line == next(i for i, x in enumerate(text.splitlines(), 1) if new in x)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("inputs: {dyno.speed_rpm: 2000,", "inputs: {dyno.speed_rpm: fast,",
+     "preflight.operating_point.inputs.dyno.speed_rpm: expected a number, got 'fast'"),
+    ("    mode: dyno ", "    mode: [dyno] ",
+     "preflight.operating_point.mode: expected the plant's driver mode, got ['dyno']"),
+    ("    mode: dyno ", "    mood: dyno ",
+     "unknown key 'mood' in preflight.operating_point (did you mean 'mode'?)"),
+    ("overview: [EngineSpeed,", "overview: [12,", "overview: expected a list of signal names"),
+])
+def test_bad_operating_point_or_overview_is_one_line(tmp_path, old, new, message):
+    assert old in UDP
+    with pytest.raises(ConfigError) as exc:
+        load_rig(_rig(tmp_path, UDP.replace(old, new)))
+    assert message in str(exc.value) and exc.value.line is not None, str(exc.value)
+
+
+def test_runner_preflight_and_demo_name_no_dbc_signal():
+    """The overview plot's fallback, preflight's operating point and hil demo's table come
+    from the rig (`overview`, `preflight.operating_point`)."""
+    signals = {s.name for m in DBC.messages for s in m.signals}
+    for rel in ("hil/run/runner.py", "hil/bench/preflight.py", "hil/cli/demo.py"):
+        code = [line for line in (REPO / rel).read_text(encoding="utf-8").splitlines()
+                if not line.lstrip().startswith("#")]
+        hits = sorted({name for line in code for name in signals
+                       if f'"{name}"' in line or f"'{name}'" in line})
+        assert not hits, f"{rel} names DBC signals {hits}"
+    preflight = (REPO / "hil" / "bench" / "preflight.py").read_text(encoding="utf-8")
+    assert '"dyno.speed_rpm"' not in preflight and '"driver.throttle_pct"' not in preflight
