@@ -86,7 +86,7 @@ def handling() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     for sig in SIGNALS:
         current = signal.getsignal(sig)
         if current in (signal.SIG_DFL, signal.default_int_handler):

@@ -461,7 +461,8 @@ class HilResults:
 
     def _python_row(self, report: pytest.TestReport) -> None:
         """A Python scenario's row (hil fixture), with the outcome of its call phase."""
-        row = next((json.loads(v) for k, v in report.user_properties if k == _PY_RESULTS_KEY),
+        row = next((json.loads(str(v)) for k, v in report.user_properties
+                    if k == _PY_RESULTS_KEY),
                    None)
         outcome = self._outcomes.pop(report.nodeid, None)
         if row is None:

@@ -613,6 +613,7 @@ def _value(exp: Value, trace: TraceLike, _tt: Mapping[str, np.ndarray]) -> Verdi
     problems = []
     bound = None
     if not met.get("equals", True):
+        assert exp.equals is not None   # "equals" is measured only when it is given
         expected = (_describe_value(exp.equals, table, step) if exp.equals_label
                     else f"{exp.equals:g}")
         problems.append(f"expected {expected}"

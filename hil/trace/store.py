@@ -181,7 +181,7 @@ class Blocks:
         # One positioned read per block into the result: a memmap of the whole file would
         # map (fault-around) several times the quantity's bytes into the process's RSS.
         out = np.empty(self.n, dtype="<f8")
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
         with open(self._path(partial=not self._finalized), "rb", buffering=0) as f:
             base = start = 0
             fd = f.fileno()
