@@ -265,16 +265,10 @@ def point_texts(spec: Spec, point: Mapping[str, float], index: int) -> dict[str,
             raw.setdefault("initial", {})[key] = value
     scalars = {p.split(".", 1)[1]: v for p, v in expanded.items() if p.startswith("scalars.")}
     if scalars:
-        cal_raw = yaml.safe_load(_calibration_text(spec, raw))
-        for key, value in scalars.items():
-            if key not in cal_raw.get("scalars", {}):
-                raise ConfigError(f"sweep: scalars.{key}: no such scalar in calibration "
-                                  f"{cal_raw.get('name')!r}", file=str(spec.path))
-            old = cal_raw["scalars"][key]
-            unit = str(old).split(None, 1)[1] if isinstance(old, str) and " " in old else ""
-            cal_raw["scalars"][key] = (bool(value >= 0.5) if isinstance(old, bool)
-                                       else f"{value:.12g} {unit}".strip())
-        cal_text = yaml.safe_dump(cal_raw, sort_keys=False)
+        from hil.calibration.diff import override_scalars
+
+        cal_text = override_scalars(_calibration_text(spec, raw), scalars,
+                                    file=str(spec.path), what="sweep: scalars")
     if raw.get("rig") is not None:
         from hil.config.rig import resolve_rig_path
 

@@ -42,6 +42,13 @@ def _renamed_dbc(path: Path) -> None:
     path.write_text(db.as_dbc_string(), encoding="utf-8")
 
 
+def _rename_in_rig(text: str, old: str, new: str) -> str:
+    """A DBC signal renamed where the rig names it: the signal map's keys and the overview
+    list."""
+    text = re.sub(rf"^(\s+){old}:", rf"\g<1>{new}:", text, flags=re.M)
+    return re.sub(rf"\b{old}\b(?=[,\]])", new, text)
+
+
 def _bench(tmp_path: Path, *, name_map: bool) -> tuple[Path, Path, Path]:
     dbc = tmp_path / "other.dbc"
     _renamed_dbc(dbc)
@@ -56,7 +63,7 @@ def _bench(tmp_path: Path, *, name_map: bool) -> tuple[Path, Path, Path]:
     rig_text = rig_text.replace("dbc: ../dbc/ntec5.dbc", f"dbc: {dbc}")
     rig_text = rig_text.replace("ecu_config: ../controllers/ecu.yaml", f"ecu_config: {ecu}")
     for old, new in RENAMED.items():
-        rig_text = re.sub(rf"^(\s+){old}:", rf"\g<1>{new}:", rig_text, flags=re.M)
+        rig_text = _rename_in_rig(rig_text, old, new)
     rig = tmp_path / "rig.yaml"
     rig.write_text(rig_text, encoding="utf-8")
     scenario = tmp_path / "byo_dbc_lambda.yaml"
@@ -116,8 +123,8 @@ def test_an_unwritten_sent_signal_is_refused(tmp_path, capsys):
     dbc = tmp_path / "other.dbc"
     dbc.write_text(re.sub(r"\bFuelMass\b", "InjMass", dbc.read_text(encoding="utf-8")),
                    encoding="utf-8")
-    rig.write_text(re.sub(r"^(\s+)FuelMass:", r"\g<1>InjMass:", rig.read_text(encoding="utf-8"),
-                          flags=re.M), encoding="utf-8")
+    rig.write_text(_rename_in_rig(rig.read_text(encoding="utf-8"), "FuelMass", "InjMass"),
+                   encoding="utf-8")
     code = _run(rig, scenario, tmp_path / "reports")
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
