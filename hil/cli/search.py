@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
         result = run_search(spec, max_examples=args.max_examples, time_s=args.time,
                             report_dir=args.report, rig=args.rig, seed=args.seed,
                             fresh=args.fresh, max_shrinks=args.max_shrinks, workers=args.workers,
-                            progress=say)
+                            progress=None if args.quiet else say)
         print(report(result))
         found |= result.found
     return 1 if found else 0
