@@ -27,6 +27,7 @@ from hil.wire.codec import Codec
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
 from hil.wire.e2e import E2ERx, E2ETx
 from hil.wire.flags import USABLE
+from plants.errors import PlantError
 
 
 class _Publication:
@@ -145,7 +146,7 @@ class PlantNode:
                 hook(now)
             try:
                 plant.step(dt, inputs)
-            except ValueError as exc:   # the plant refuses (an FMU's error): stop the run
+            except PlantError as exc:   # the plant refuses on purpose (an FMU's error)
                 raise PlantStepError(f"plant step at t={now / 1e9:.4f} s: "
                                      f"{' '.join(str(exc).split())}") from None
             if trace is not None:
