@@ -101,7 +101,7 @@ class TurboParams:
     eta_c_peak_flow_kg_s: float = 0.14
     eta_c_flow_width_kg_s: float = 0.16
     eta_t_max: float = 0.64
-    turbine_area_m2: float = 6.5e-4
+    turbine_area_m2: float = 2.4e-4          # effective (ellipse-law) area: docs/plants/turbo.md
     wastegate_area_m2: float = 4.9e-4
     wastegate_cd: float = 0.9
     wastegate_tau_s: float = 0.1
