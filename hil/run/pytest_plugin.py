@@ -13,8 +13,11 @@ collection error of one line, ``file:line:col: message``.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -390,7 +393,68 @@ def _crash_line(report: pytest.TestReport) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(HilResults(config), "ntec-hil-results")
+    config.pluginmanager.register(_Interruption(config), "ntec-hil-interruption")
     _one_run_of_allure(config)
+
+
+class _Interruption:
+    """SIGINT / SIGTERM with pytest-xdist workers (hil.run.interrupt, relaying and worker):
+    the controller hands the first signal on to every worker, each worker stops its
+    scenario at the next boundary and reports it (trace so far, result.json, its JUnit and
+    summary entries) and starts no other test; the session ends when they have reported."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from hil.run import interrupt
+
+        self.config = config
+        self.pids: dict[str, int] = {}
+        self.worker = hasattr(config, "workerinput")
+        self._zone = contextlib.ExitStack()
+        if self.worker:
+            self._zone.enter_context(interrupt.worker())
+
+    def pytest_unconfigure(self) -> None:
+        self._zone.close()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        # execnet's remote info of a popen worker, which xdist caches when it sets the
+        # worker up (its own comment: pytest-cov reads it too), holds the worker's pid.
+        rinfo = getattr(node.gateway, "_rinfo", None)
+        pid = getattr(rinfo(), "pid", None) if callable(rinfo) else None
+        if isinstance(pid, int):
+            self.pids[str(node.gateway.id)] = pid
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.pids.pop(str(node.gateway.id), None)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        if self.worker or dsession is None:
+            return (yield)
+        from hil.run import interrupt
+
+        def relay(signum: int) -> None:
+            for pid in list(self.pids.values()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, interrupt.RELAY[signal.Signals(signum)])
+            # No new test goes out; xdist ends the session when every worker has stopped.
+            dsession.shouldstop = f"interrupted by {interrupt.signal_name(signum)}"
+
+        with interrupt.relaying(relay):
+            return (yield)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> bool | None:
+        from hil.run import interrupt
+
+        signum = interrupt.received()
+        if self.worker and signum is not None:
+            item.session.shouldstop = f"interrupted by {interrupt.signal_name(signum)}"
+            return True   # a test not started when the stop came is not started
+        return None
 
 
 #: What allure-pytest writes into --alluredir: <uuid>-result.json, -container.json,

@@ -169,3 +169,64 @@ def test_second_run_on_the_same_report_dir_refuses(long_lap: Path, tmp_path: Pat
         rc, _, err = _finish(first)
     assert rc == 130, err[-3000:]
     _assert_kept(report, "SIGINT")
+
+
+@pytest.fixture
+def two_long_laps(tmp_path: Path) -> Path:
+    """Two 10-minute laps (distinct names) in a directory ``hil run -n 2`` collects."""
+    suite = tmp_path / "scenarios"
+    suite.mkdir()
+    for name in ("lap_a", "lap_b"):
+        text = LAP.read_text(encoding="utf-8")
+        text, n = re.subn(r"^duration:.*$", "duration: 600 s", text, flags=re.M)
+        text, m = re.subn(r"^name:.*$", f"name: {name}", text, flags=re.M)
+        assert n == m == 1
+        (suite / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return suite
+
+
+@pytest.mark.parametrize("sig, group, code", [(signal.SIGINT, False, 130),
+                                              (signal.SIGTERM, True, 143)],
+                         ids=["SIGINT-to-the-controller", "SIGTERM-to-every-process"])
+def test_signal_with_xdist_workers_keeps_each_interrupted_scenario(
+        two_long_laps: Path, tmp_path: Path, sig: int, group: bool, code: int) -> None:
+    """``hil run -n 2``: the scenarios run in worker processes. A signal to the controller
+    alone (kill PID) is relayed to the workers; a signal to the whole process group (Ctrl-C
+    in a terminal) reaches the workers directly and through the relay, and must not count
+    twice (a second signal aborts). Either way each running scenario stops at its next
+    boundary and leaves its trace, result.json, JUnit entry and summary row."""
+    report = tmp_path / "reports"
+    proc = _start(two_long_laps, report, "-n", "2", "--no-plots")
+    spools = [report / "scenarios" / name / "trace.partial.spool" for name in ("lap_a", "lap_b")]
+    deadline = time.monotonic() + WAIT_S
+    while not all(any(f.stat().st_size > 0 for f in s.glob("frames.t_end_ns.bin*"))
+                  for s in spools):
+        assert proc.poll() is None, proc.communicate()
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the runs recorded no frame within {WAIT_S} s")
+        time.sleep(0.2)
+    if group:
+        os.killpg(proc.pid, sig)   # start_new_session: the group is hil run and its workers
+    else:
+        proc.send_signal(sig)
+    rc, out, err = _finish(proc)
+    name = signal.Signals(sig).name
+    assert rc == code, err[-3000:]
+    assert "Traceback" not in err + out
+    cases = {c.get("name"): c for c in ET.parse(report / "junit.xml").getroot().iter("testcase")}
+    rows = {r["name"]: r for r in json.loads((report / "summary.json").read_text("utf-8"))}
+    assert set(cases) == set(rows) == {"lap_a", "lap_b"}
+    for lap in ("lap_a", "lap_b"):
+        d = report / "scenarios" / lap
+        result = json.loads((d / "result.json").read_text(encoding="utf-8"))
+        assert result["status"] == "interrupted" and result["interrupted"] == name
+        assert 0 < result["sim_s"] < 600
+        assert sum(1 for _ in can.BLFReader(str(d / "trace.blf"))) > 0
+        with can.MF4Reader(str(d / "trace.mf4")) as reader:
+            assert next(iter(reader), None) is not None
+        failure = cases[lap].find("failure")
+        assert failure is not None and f"interrupted by {name}" in failure.get("message", "")
+        assert rows[lap]["status"] == "interrupted"
+    assert (report / "summary.html").is_file()
+    assert [p for p in report.rglob("*") if ".partial" in p.name or p.suffix == ".bin"] == []
