@@ -37,8 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -58,7 +58,7 @@ TMP_PREFIX = ".tmp-"
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash never leaves a partial ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    fd, tmp = _new_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -72,6 +72,19 @@ def atomic_write(path: Path, data: bytes) -> None:
             pass
         raise
     fsync_dir(path.parent)
+
+
+def _new_temp(directory: Path) -> tuple[int, str]:
+    """A new, uniquely named temporary file in ``directory``, created as any other file
+    is: mode 0666 less the process umask (``tempfile.mkstemp`` makes 0600, and a
+    snapshot a colleague, a web server or a backup job cannot read is no history)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(directory / f"{TMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - 64 random bits taken already
+            continue
 
 
 def fsync_dir(directory: Path) -> None:

@@ -96,6 +96,24 @@ def test_persister_writes_snapshot_and_audit_and_restores(cal, tmp_path):
     p2.close()
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_snapshots_and_audit_are_created_with_the_process_umask(cal, tmp_path, umask):
+    """Like every other file (issue 12 item 7): 0644 under umask 022, 0640 under 027; the
+    snapshots' temporary files were mkstemp's 0600 and kept that mode when renamed."""
+    previous = os.umask(umask)
+    try:
+        p = Persister(cal, persist_dir=str(tmp_path))
+        cal.adapt.set_cell(cal.adapt.fuel_pct, 2, 3, 1.5, by="tuner", why="trim", at=5.0)
+        p.step({}, 10.0)
+        p.writer.flush()
+        p.close()
+    finally:
+        os.umask(previous)
+    [(_, snapshot)] = list_snapshots(tmp_path, "road_car")
+    for path in (snapshot, tmp_path / AUDIT_NAME):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
 def test_persist_interval_limits_snapshots(cal, tmp_path):
     p = Persister(cal, persist_dir=str(tmp_path))
     for k in range(50):
