@@ -3,13 +3,36 @@
 Hypothesis: no per-example deadline. A deadline is a wall-clock timing bound, and on a
 loaded machine (CI neighbours, two xdist workers on two cores) an example that takes
 100 ms alone takes 400 ms; speed belongs in benchmarks/. No example database in the
-tree either (nothing is written under the repository by a test run).
+tree either (hypothesis keeps only its cache of source constants in the git-ignored
+.hypothesis/).
 
 Being a conftest at tests/ also makes the shared helpers there (fuzzing.py, the loaders'
 fuzz suite) importable from every room.
+
+Reports: the hil plugin's fixtures (``hil``, ``hil_check``) and the Python scenarios that
+``pytest`` collects from scenarios/python write under ``--hil-report``, whose default is
+the repository's reports/ (right for ``pytest scenarios/``, where this conftest is not
+loaded). The project's own tests write to a temporary directory instead, removed at the
+end of the session; ``--hil-report DIR`` keeps them in DIR.
 """
 
+import shutil
+import tempfile
+
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ntec", deadline=None, database=None)
 settings.load_profile("ntec")
+
+
+def _given(config: pytest.Config, option: str) -> bool:
+    return any(a == option or a.startswith(option + "=") for a in config.invocation_params.args)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _given(config, "--hil-report"):
+        return
+    report = tempfile.mkdtemp(prefix="ntec-tests-reports-")
+    config.option.hil_report = report
+    config.add_cleanup(lambda: shutil.rmtree(report, ignore_errors=True))

@@ -155,5 +155,6 @@ def test_bad_old_calibration_is_one_line(suite, tmp_path, capsys):
                  str(bad)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and f"{bad}:" in err[0] and "rev_limitt" in err[0], err
-    assert main(["run", str(scen), "--changed-since", str(tmp_path / "nope.yaml")]) == 2
+    assert main(["run", str(scen), "--report", str(root / "reports"), "--changed-since",
+                 str(tmp_path / "nope.yaml")]) == 2
     assert "no such calibration file" in capsys.readouterr().err

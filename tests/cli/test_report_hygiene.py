@@ -118,3 +118,24 @@ def test_report_files_junit_allure_and_python_rows(tmp_path):
                 if x.startswith("FAILED") and "tight_period.yaml::tight_period" in x)
     assert line.split(" - ", 1)[1].startswith(
         f"{suite / 'tight_period.yaml'}:6:5: FAIL period of PlantFast: interval "), line
+
+
+def _tree(directory: Path) -> dict[str, int]:
+    return {str(p.relative_to(directory)): p.stat().st_mtime_ns
+            for p in directory.rglob("*")} if directory.is_dir() else {}
+
+
+def test_the_projects_own_tests_write_no_report_into_the_repository() -> None:
+    """``pytest`` from the repository root collects tests/ and scenarios/python: the Python
+    scenarios, the ``hil`` fixture and ``hil_check`` wrote summary.html, summary.json,
+    python/ and check/ into the repository's reports/. tests/conftest.py points
+    --hil-report at a temporary directory unless it is given."""
+    reports = REPO / "reports"
+    before = _tree(reports)
+    proc = _run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+                 "scenarios/python/test_overboost_speeds.py",
+                 "tests/integration/test_python_scenarios.py",
+                 "tests/integration/test_check.py::test_the_pytest_fixture_judges_a_recording"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "HTML summary: " in proc.stdout and "HTML summary: reports" not in proc.stdout
+    assert _tree(reports) == before
