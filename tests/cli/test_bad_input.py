@@ -151,6 +151,13 @@ STRUCTURE = {
                                r"more than 1,000,000 values|description: expected"),
     "alias_bomb_initial_value": (_bomb("initial"), None,
                                  r"more than 1,000,000 values|expected a finite number"),
+    # Error messages quote a bounded excerpt of the value, however large (_assert_one_line
+    # holds every line under 400 characters).
+    "half_megabyte_string_as_a_number": (HEAD + "initial: {driver.throttle_pct: '"
+                                         + "x" * 500_000 + "'}\n" + EXPECT, 4,
+                                         r"expected a number, got 'x{10,80}'?\.\.\."),
+    "1000_char_unknown_key": (HEAD + "k" * 1000 + ": 1\n" + EXPECT, 4,
+                           r"unknown key 'k{10,40}'?\.\.\. in scenario"),
     "python_tag_is_not_run": (HEAD + "initial: !!python/object/apply:os.system ['touch pwned']\n"
                               + EXPECT, 4, r"tag .*python/object/apply:os.system.* not allowed"),
     "python_name_tag_is_not_run": (HEAD + "description: !!python/name:os.system\n" + EXPECT, 4,
@@ -279,3 +286,47 @@ def test_dbc_truncated_in_a_message(scenario, tmp_path):
     path = scenario(HEAD + EXPECT)
     _assert_one_line(_hil_run(str(path), "--rig", str(rig), cwd=tmp_path), dbc,
                      r"truncated|syntax|ends")
+
+
+# -- calibration files named by a scenario ------------------------------------------------
+
+ROAD = (REPO / "controllers" / "calibration" / "road_car.yaml").read_text()
+_ROW0 = "      - [57.2, 57.4,"   # the ve map's first row
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+CALIBRATIONS = {
+    "non_monotonic_axis": ("[800, 1200, 1600,", "[800, 1200, 1100,", "[800, 1200, 1100,",
+                           r"not strictly increasing"),
+    "nan_in_a_map": (_ROW0, "      - [.nan, 57.4,", ".nan", r"expected a finite number, got nan"),
+    "inf_in_a_map": (_ROW0, "      - [.inf, 57.4,", ".inf", r"expected a finite number, got inf"),
+    "string_in_a_map": (_ROW0, "      - [abc, 57.4,", "[abc", r"expected a number, got 'abc'"),
+    "missing_row": (_ROW0 + " 57.7, 58, 58.3, 58.5, 58.7, 58.8, 58.7, 58.5, 58, 57.3]\n", "",
+                    None, r"9 rows, expected 10"),
+    "duplicate_key": ("  cylinders: 4\n", "  cylinders: 4\n  cylinders: 6\n", "cylinders: 6",
+                      r"duplicate key 'cylinders'"),
+    "yaml_syntax_error": ("  load: {unit: kPa,", "  load: {unit: kPa", None,
+                          r"YAML syntax error"),
+    "yaml_python_tag": ('  rev_limit: "6800 rpm"',
+                        '  rev_limit: !!python/object/apply:os.system ["touch pwned"]',
+                        "!!python", r"YAML tag '!!python/object/apply:os.system' is not allowed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CALIBRATIONS))
+def test_bad_calibration_file(case, scenario, tmp_path):
+    """Every bad calibration the issue's corpus tried gave a traceback and exit 1 ("SimBus
+    was not properly shut down"): now the calibration file's own line, before anything
+    runs (the scenario names it; the check loads it with the rig's ECU configuration)."""
+    old, new, needle, pattern = CALIBRATIONS[case]
+    assert old in ROAD
+    text = ROAD.replace(old, new, 1)
+    cal = tmp_path / "bad_cal.yaml"
+    cal.write_text(text)
+    path = scenario(HEAD + "calibration: bad_cal.yaml\n" + EXPECT)
+    _assert_one_line(_hil_run(str(path), cwd=tmp_path), cal, pattern,
+                     line=_line(text, needle) if needle else None)
+    assert not (tmp_path / "pwned").exists()
