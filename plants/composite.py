@@ -11,19 +11,83 @@ the matching step, where their time constants (>= 0.2 s) make that exact enough.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .driver import Driver, Track
-from .engine import T0_K, Engine, EngineInputs
+from . import _jit
+from ._jit import Field, IntField, array, array2d, compile_kernels, kernel
+from .driver import (
+    D_BRAKE,
+    D_DRS,
+    D_GEAR,
+    D_THR,
+    DRIVER_STATE,
+    Driver,
+    Track,
+    driver_step,
+    track_target,
+)
+from .engine import (
+    E_AIR,
+    E_BURN,
+    E_COOL,
+    E_ETA_IGN,
+    E_ETA_TOT,
+    E_FRIC,
+    E_FUEL,
+    E_KEV,
+    E_KLS,
+    E_KSIG,
+    E_KTRUE,
+    E_LAM,
+    E_MBT,
+    E_OIL,
+    E_P_IM,
+    E_REV,
+    E_THF,
+    E_THR,
+    E_TQ,
+    ENGINE_STATE,
+    EP_QHV,
+    T0_K,
+    TH_FRAC,
+    Engine,
+    engine_step,
+    engine_thermal,
+)
 from .errors import PlantError, unknown_name
-from .exhaust import Exhaust, egt_steady_k
+from .exhaust import (
+    EXHAUST_STATE,
+    X_CAT,
+    X_EGT,
+    Exhaust,
+    egt_steady,
+    exhaust_lambda,
+    exhaust_thermal,
+)
 from .faults import PART_FAULTS, SENSOR_FAULTS, FaultMode
-from .health import PartHealth
+from .health import H_COOL, H_INJ, H_KNOCK, H_WASTEGATE, PartHealth, health_step, health_turbo_pct
+from .health import H_TURBO as H_TURBO_V
 from .params import PlantParams
-from .sensors import SPECS, Sensor
-from .turbo import RAD_S_TO_RPM, Turbo
+from .sensors import SPECS, Sensor, sensor_read, sensor_row
+from .turbo import (
+    RAD_S_TO_RPM,
+    T_BOOST,
+    T_C_OUT,
+    T_IC,
+    T_OMEGA,
+    T_P_EM,
+    T_TURB_OUT,
+    T_WG,
+    T_WG_FAULT,
+    TP_OVERSPEED,
+    TURBO_STATE,
+    Turbo,
+    turbo_intercooler,
+    turbo_step,
+)
 from .vehicle import G, uses_coastdown
 
 INPUT_DEFAULTS = {
@@ -87,40 +151,141 @@ _MODE_CFG = {"manual": (), "dyno": ("speed_rpm", "ramp_rpm_per_s"), "road": ("pr
              "track": ("segments",)}
 
 
+_FAST_SENSORS = tuple(sp.name for sp in SPECS[:5])
+_SLOW_SENSORS = tuple(sp.name for sp in SPECS[5:])
+#: True values the sensors read that are no plant output.
+_EXTRA_TRUE = ("engine.knock_signal", "driver.drs_request_true", "health.turbo_true",
+               "health.injector_true", "health.knock_sensor_true", "health.cooling_true")
+#: The kernels' output array: what changes every step first, then the slow outputs.
+O_NAMES = TRUE_FAST + _FAST_SENSORS + TRUE_SLOW + _SLOW_SENSORS + _EXTRA_TRUE
+_N_FAST = len(TRUE_FAST) + len(_FAST_SENSORS)
+_N_OUT = len(OUTPUT_NAMES)
+(O_ENGINE_SPEED_RPM, O_ENGINE_MANIFOLD_PRESSURE_KPA, O_ENGINE_TORQUE_NM, O_ENGINE_POWER_KW,
+ O_ENGINE_AIR_FLOW_GPS, O_ENGINE_FUEL_FLOW_GPS, O_ENGINE_LAMBDA, O_ENGINE_KNOCK_INTENSITY,
+ O_ENGINE_KNOCK_LIMITED_SPARK_DEG, O_ENGINE_MBT_SPARK_DEG, O_ENGINE_SPARK_EFFICIENCY,
+ O_ENGINE_THROTTLE_PCT, O_ENGINE_KNOCK_EVENTS, O_ENGINE_REV_LIMITER_ACTIVE,
+ O_TURBO_BOOST_PRESSURE_KPA, O_TURBO_SPEED_RPM, O_TURBO_WASTEGATE_POS_PCT,
+ O_TURBO_EXHAUST_MANIFOLD_PRESSURE_KPA, O_TURBO_OVERSPEED, O_EXHAUST_LAMBDA_SENSED,
+ O_VEHICLE_SPEED_KPH, O_VEHICLE_ACCEL_LONG_G, O_VEHICLE_ACCEL_LAT_G, O_VEHICLE_GEAR,
+ O_VEHICLE_FRONT_AXLE_LOAD_N, O_VEHICLE_REAR_AXLE_LOAD_N, O_VEHICLE_DISTANCE_M,
+ O_VEHICLE_CLUTCH_SLIP_RPM, O_VEHICLE_TRACTION_LIMITED, O_AERO_DRAG_N, O_AERO_DOWNFORCE_N,
+ O_AERO_DOWNFORCE_FRONT_N, O_AERO_DOWNFORCE_REAR_N, O_AERO_DRS_POSITION, O_BRAKE_PRESSURE_BAR,
+ O_DRIVER_THROTTLE_PCT, O_DRIVER_BRAKE_PCT, O_DRIVER_TARGET_SPEED_KPH, O_TRACK_SEGMENT,
+ O_TRACK_LAP, O_SENSOR_ENGINE_SPEED_RPM, O_SENSOR_MANIFOLD_PRESSURE_KPA,
+ O_SENSOR_BOOST_PRESSURE_KPA, O_SENSOR_LAMBDA, O_SENSOR_KNOCK_INTENSITY,
+ O_ENGINE_COOLANT_TEMP_C, O_ENGINE_OIL_TEMP_C, O_INTAKE_AIR_TEMP_C,
+ O_TURBO_COMPRESSOR_OUT_TEMP_C, O_EXHAUST_EGT_C, O_EXHAUST_TURBINE_OUT_TEMP_C,
+ O_EXHAUST_CATALYST_TEMP_C) = range(len(TRUE_FAST) + len(_FAST_SENSORS) + len(TRUE_SLOW))
+(O_ENGINE_KNOCK_SIGNAL, O_DRIVER_DRS_REQUEST_TRUE, O_HEALTH_TURBO_TRUE, O_HEALTH_INJECTOR_TRUE,
+ O_HEALTH_KNOCK_SENSOR_TRUE, O_HEALTH_COOLING_TRUE) = range(len(O_NAMES) - len(_EXTRA_TRUE),
+                                                            len(O_NAMES))
+_O_INDEX = {name: i for i, name in enumerate(O_NAMES)}
+#: Per sensor (SPECS order): the output array index of its true value and of its reading.
+SENSOR_SRC = tuple(_O_INDEX[sp.source] for sp in SPECS)
+SENSOR_OUT = tuple(_O_INDEX[sp.name] for sp in SPECS)
+_O_ORDER = tuple(O_NAMES[:_N_OUT])          # the published names, in output array order
+
+(U_FUEL, U_SPARK, U_FUEL_CUT, U_SPARK_CUT, U_WG, U_DRS_CMD, U_THROTTLE, U_BRAKE, U_GEAR,
+ U_DRS_REQ, U_DYNO_RPM, U_AMB_T, U_AMB_P, U_GRADE) = range(len(INPUT_NAMES))
+
+#: The composite's own state (crank, vehicle, driver mode), in its state array.
+COMPOSITE_STATE = ("omega_e", "v_mps", "distance_m", "gear_state", "accel", "drs_pos",
+                   "brake_bar", "lap", "_last_segment", "_initialised", "steps", "time_s",
+                   "_v_target", "_drs_request", "_mode", "_mode_t0", "_dyno_ramp", "_road_loop")
+(C_OMEGA, C_V, C_DIST, C_GEAR, C_ACCEL, C_DRS_POS, C_BRAKE, C_LAP, C_LAST_SEG, C_INIT, C_STEPS,
+ C_TIME, C_V_TARGET, C_DRS_REQ, C_MODE, C_MODE_T0, C_DYNO_RAMP, C_ROAD_LOOP) = range(
+    len(COMPOSITE_STATE))
+MODE_MANUAL, MODE_DYNO, MODE_ROAD, MODE_TRACK = 0.0, 1.0, 2.0, 3.0
+#: What the first stage of a step hands the second (plant_step_a -> plant_step_b).
+(SC_SLOW, SC_DT_SLOW, SC_T_AMB, SC_W_EXH, SC_GEAR, SC_ROAD_LOAD, SC_DRAG, SC_DF_FRONT,
+ SC_DF_REAR, SC_FZ_FRONT, SC_FZ_REAR) = range(11)
+_N_SCRATCH = 11
+
+#: Vehicle parameters the kernels read, then derived values.
+VEHICLE_PARAMS = ("mass_kg", "cda_m2", "cla_front_m2", "cla_rear_m2", "drs_drag_factor",
+                  "drs_rear_downforce_factor", "drs_tau_s", "crr", "coastdown_a_n",
+                  "coastdown_b_n_per_mps", "coastdown_c_n_per_mps2", "wheel_radius_m",
+                  "drivetrain_efficiency", "wheel_inertia_kg_m2", "cog_height_m", "l_front_m",
+                  "l_rear_m", "tire_mu", "brake_max_bar", "brake_force_n_per_bar",
+                  "brake_tau_s", "clutch_max_torque_nm", "clutch_launch_rpm",
+                  "clutch_damping_nm_s", "rho_override_kg_m3")
+(VP_MASS, VP_CDA, VP_CLA_F, VP_CLA_R, VP_DRS_DRAG, VP_DRS_DF, VP_DRS_TAU, VP_CRR, VP_CD_A,
+ VP_CD_B, VP_CD_C, VP_RW, VP_ETA_DT, VP_J_WHEEL, VP_COG_H, VP_L_FRONT, VP_L_REAR, VP_MU,
+ VP_BRAKE_MAX, VP_BRAKE_N_PER_BAR, VP_BRAKE_TAU, VP_CLUTCH_MAX, VP_CLUTCH_LAUNCH_RPM,
+ VP_CLUTCH_DAMPING, VP_RHO,
+ CP_WB, CP_COASTDOWN, CP_FRONT_DRIVEN, CP_N_SLOW, CP_J_ENGINE, CP_IDLE_RPM, CP_BRAKE_DECEL,
+ CP_TRACK_LEN) = range(len(VEHICLE_PARAMS) + 8)
+_N_CP = len(VEHICLE_PARAMS) + 8
+_MODE_CODES = {"manual": MODE_MANUAL, "dyno": MODE_DYNO, "road": MODE_ROAD, "track": MODE_TRACK}
+_MODE_NAMES = {v: k for k, v in _MODE_CODES.items()}
+
+
 class CompositePlant:
-    """One vehicle with a turbocharged SI engine; see docs/plants/composite.md."""
+    """One vehicle with a turbocharged SI engine; see docs/plants/composite.md.
+
+    Its step runs the kernels of plants.engine, .turbo, .exhaust, .driver, .health,
+    .sensors and the ones below, compiled by numba or as plain Python (plants._jit,
+    docs/plants/compiled.md); the state lives in their arrays."""
 
     input_names = INPUT_NAMES
     output_names = OUTPUT_NAMES
+    omega_e = Field(C_OMEGA, "_c")
+    v_mps = Field(C_V, "_c")
+    distance_m = Field(C_DIST, "_c")
+    gear_state = IntField(C_GEAR, "_c")
+    accel = Field(C_ACCEL, "_c")
+    drs_pos = Field(C_DRS_POS, "_c")
+    brake_bar = Field(C_BRAKE, "_c")
+    lap = IntField(C_LAP, "_c")
+    _last_segment = IntField(C_LAST_SEG, "_c")
+    steps = IntField(C_STEPS, "_c")
+    time_s = Field(C_TIME, "_c")
+    _v_target = Field(C_V_TARGET, "_c")
+    _drs_request = Field(C_DRS_REQ, "_c")
+    _mode_t0 = Field(C_MODE_T0, "_c")
+    _dyno_ramp = Field(C_DYNO_RAMP, "_c")
 
     def __init__(self, params: PlantParams, seed: int = 0) -> None:
+        compile_kernels()
         self.params = params
         self.seed = seed
         noise = np.random.default_rng(seed).standard_normal(1 << 16).tolist()
         self._noise = noise
-        self.engine = Engine(params.engine, params.thermal, noise)
-        self._engine_inputs = EngineInputs()
+        self._noise_arr = array(noise)
+        self.engine = Engine(params.engine, params.thermal, noise, self._noise_arr)
         self.turbo = Turbo(params.turbo, params.exhaust.cp_exh_j_per_kg_k)
         self.exhaust = Exhaust(params.exhaust)
         self.health = PartHealth()
         vp = params.vehicle
         self.driver = Driver(params.driver, len(vp.gear_ratios))
         self.track = Track(params.driver.track, params.driver.lateral_mu)
-        self.sensors = [Sensor(s, noise, 997 * (i + 1) + 13 * seed, params.sensors.noise_scale)
+        self._sensor_table = array2d(
+            sensor_row(s, len(noise), 997 * (i + 1) + 13 * seed, params.sensors.noise_scale)
+            for i, s in enumerate(SPECS))
+        self.sensors = [Sensor(s, noise, 0, params.sensors.noise_scale,
+                               row=self._sensor_table[i], noise_array=self._noise_arr)
                         for i, s in enumerate(SPECS)]
         self._sensor_by_name = {s.spec.name: s for s in self.sensors}
-        self._fast_sensors = self.sensors[:5]
-        self._slow_sensors = [(s, s.spec.name, s.spec.source) for s in self.sensors[5:]]
         self.inputs = dict(INPUT_DEFAULTS)
         self.outputs = dict.fromkeys(OUTPUT_NAMES, 0.0)
-        self._tv: dict[str, float] = {}     # true values the slow sensors read
         self._n_slow = params.sensors.slow_period_steps
-        self._ratios = [r * vp.final_drive for r in vp.gear_ratios]
+        self._ratios = array([r * vp.final_drive for r in vp.gear_ratios])
         self._wb = vp.l_front_m + vp.l_rear_m
         self._coastdown = uses_coastdown(vp)
-        self.mode = "manual"
+        self._cp = array([float(getattr(vp, n)) for n in VEHICLE_PARAMS]
+                         + [self._wb, float(self._coastdown), float(vp.driven_axle == "front"),
+                            float(self._n_slow), float(params.engine.inertia_kg_m2),
+                            float(params.engine.idle_rpm), params.driver.brake_decel_g * G,
+                            self.track.length_m])
+        self._c = array([0.0] * len(COMPOSITE_STATE))
+        self._o = array([0.0] * len(O_NAMES))
+        self._u = array([0.0] * len(INPUT_NAMES))
+        self._sc = array([0.0] * _N_SCRATCH)
         self._road_profile: list[tuple[float, float]] = []  # set by road mode
-        self._road_loop = False
+        self._road_table = array2d([(0.0, 0.0)])
+        self._get_inputs = operator.itemgetter(*INPUT_NAMES)
+        self._pack()
+        self.mode = "manual"
         self._dyno_ramp = DEFAULT_DYNO_RAMP_RPM_PER_S
         self._mode_t0 = 0.0
         self._v_target = -1.0               # driver model's target speed [m/s], -1: none
@@ -129,8 +294,62 @@ class CompositePlant:
         self.time_s = 0.0
         # A replacement of the road-load model (plants/fmu.py FmuPart, "road_load" slot):
         # part(time_s, dt, road_load_n, drag_n) -> (road_load_n, drag_n). None: built-in.
-        self.road_load_part = None
+        self.road_load_part: Callable[[float, float, float, float], tuple[float, float]] | None = None
         self.set_state()
+
+    def _pack(self) -> None:
+        """Compiled: one state and one parameter array for the whole plant (each part's
+        array becomes a view of it), so that a step passes few arguments to numba."""
+        if not _jit.COMPILED:
+            return
+        parts = [(self, "_c"), (self.engine, "st"), (self.turbo, "st"), (self.exhaust, "st"),
+                 (self.health, "st"), (self.driver, "st"), (self, "_sc"), (self, "_o"),
+                 (self, "_u")]
+        big = np.concatenate([getattr(obj, name) for obj, name in parts])
+        at = 0
+        for obj, name in parts:
+            n = len(getattr(obj, name))
+            setattr(obj, name, big[at:at + n])
+            at += n
+        for f in (self.health.injectors, self.health.turbo, self.health.knock_sensor,
+                  self.health.cooling):
+            f._st = self.health.st
+        pparts = [(self, "_cp"), (self.engine, "pa"), (self.turbo, "pa"), (self.exhaust, "pa"),
+                  (self.driver, "pa")]
+        bigp = np.concatenate([getattr(obj, name) for obj, name in pparts])
+        at = 0
+        for obj, name in pparts:
+            n = len(getattr(obj, name))
+            setattr(obj, name, bigp[at:at + n])
+            at += n
+        self._big_s = big
+        self._big_p = bigp
+        assert len(big) == _S_LEN and len(bigp) == _P_LEN
+
+    # ------------------------------------------------------------------ state
+    @property
+    def mode(self) -> str:
+        return _MODE_NAMES[float(self._c[C_MODE])]
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        self._c[C_MODE] = _MODE_CODES[mode]
+
+    @property
+    def _initialised(self) -> bool:
+        return bool(self._c[C_INIT])
+
+    @_initialised.setter
+    def _initialised(self, value: bool) -> None:
+        self._c[C_INIT] = 1.0 if value else 0.0
+
+    @property
+    def _road_loop(self) -> bool:
+        return bool(self._c[C_ROAD_LOOP])
+
+    @_road_loop.setter
+    def _road_loop(self, value: bool) -> None:
+        self._c[C_ROAD_LOOP] = 1.0 if value else 0.0
 
     # ------------------------------------------------------------------ public API
     def set_state(self, initial: dict | None = None, **kw) -> None:
@@ -170,15 +389,16 @@ class CompositePlant:
         self.lap = 0
         self._last_segment = 0
         self._initialised = False
-        o = self.outputs
-        o["engine.speed_rpm"] = rpm
-        o["vehicle.speed_kph"] = self.v_mps * KPH_PER_MPS
-        o["vehicle.distance_m"] = self.distance_m
-        o["vehicle.gear"] = self.gear_state
-        o["engine.coolant_temp_c"] = cool
-        o["engine.oil_temp_c"] = oil
-        o["engine.manifold_pressure_kpa"] = p_im * 1e-3
-        o["turbo.speed_rpm"] = self.turbo.omega * RAD_S_TO_RPM
+        ov = self._o
+        ov[O_ENGINE_SPEED_RPM] = rpm
+        ov[O_VEHICLE_SPEED_KPH] = self.v_mps * KPH_PER_MPS
+        ov[O_VEHICLE_DISTANCE_M] = self.distance_m
+        ov[O_VEHICLE_GEAR] = self.gear_state
+        ov[O_ENGINE_COOLANT_TEMP_C] = cool
+        ov[O_ENGINE_OIL_TEMP_C] = oil
+        ov[O_ENGINE_MANIFOLD_PRESSURE_KPA] = p_im * 1e-3
+        ov[O_TURBO_SPEED_RPM] = self.turbo.omega * RAD_S_TO_RPM
+        self._publish(_N_OUT)
         for s in self.sensors:
             s.state = None
 
@@ -200,10 +420,12 @@ class CompositePlant:
             if len(prof) < 1 or any(b[0] <= a[0] for a, b in zip(prof, prof[1:], strict=False)):
                 raise PlantError("road mode needs profile=[(t_s, speed_kph), ...] with rising times")
             self._road_profile = prof
+            self._road_table = array2d(prof)
             self._road_loop = bool(cfg.get("loop", False))
         elif mode == "track":
             if "segments" in cfg:
                 self.track = Track(cfg["segments"], self.params.driver.lateral_mu)
+                self._cp[CP_TRACK_LEN] = self.track.length_m
             self.lap = 0
         if mode in ("road", "track"):
             self.driver.reset()
@@ -273,7 +495,8 @@ class CompositePlant:
         Stages, in order (docs/plants/composite.md): who drives -> engine, turbo and the
         lambda sensor's gas path -> brakes, DRS, aero, axle loads and road load -> crank,
         clutch and vehicle motion -> (slow rate) temperatures and part health -> sensors.
-        Each stage publishes the outputs it computes.
+        The kernels write the output array; the outputs that changed are then published
+        into `self.outputs`.
         """
         u = self.inputs if inputs is None else inputs
         if inputs is not None and inputs is not self.inputs and len(inputs) != len(INPUT_DEFAULTS):
@@ -283,318 +506,451 @@ class CompositePlant:
             u = full
         if not dt > 0.0:
             raise PlantError(f"step size must be > 0, got {dt}")
-        k = self.steps
-        slow = (k % self._n_slow == 0) or not self._initialised
-        dt_slow = dt * self._n_slow
-        t_amb_k = u["ambient.temp_c"] + T0_K
-        p_amb_pa = u["ambient.pressure_kpa"] * 1e3
-
-        throttle_pct, brake_pct, gear = self._drive(u, slow, dt_slow)
-        w_exh = self._powertrain(dt, u, throttle_pct, p_amb_pa, t_amb_k)
-        road_load_n, fz_front_n, fz_rear_n = self._chassis_forces(dt, u, brake_pct, p_amb_pa, t_amb_k)
-        self._driveline(dt, u, gear, road_load_n, fz_front_n, fz_rear_n)
-        if slow:
-            self._slow_states(dt_slow, t_amb_k, w_exh)
-        self._read_sensors(dt, slow, dt_slow)
-        self.steps = k + 1
-        self.time_s = (k + 1) * dt
+        self._u[:] = self._get_inputs(u)
+        if self.road_load_part is not None:
+            self._step_staged(dt, self.road_load_part)
+        elif _jit.COMPILED:
+            packed_step(self._big_s, self._big_p, self._ratios, self.engine.poly,
+                        self._noise_arr, self.exhaust.buf, self.track.table, self._road_table,
+                        self._sensor_table, dt, 0)
+        else:
+            plant_step(*self._args(), dt)
+        self._publish(_N_OUT if self._sc[SC_SLOW] != 0.0 else _N_FAST)
         return self.outputs
 
-    def _drive(self, u: dict, slow: bool, dt_slow: float) -> tuple[float, float, int]:
-        """Who drives: the scenario's inputs (manual, dyno) or the driver model on the track
-        or the road profile (at the slow rate). Returns (throttle %, brake %, gear) and
-        publishes the driver's and the track's outputs."""
-        mode = self.mode
-        lat_g = 0.0
-        if mode == "manual" or mode == "dyno":
-            throttle = u["driver.throttle_pct"]
-            brake = u["driver.brake_pct"] if mode == "manual" else 0.0
-            gear = int(u["driver.gear"]) if mode == "manual" else 0
-            self._drs_request = u["driver.drs_request"]
-            v_target = -1.0
+    def _args(self) -> tuple:
+        e, t, x, d = self.engine, self.turbo, self.exhaust, self.driver
+        return (self._c, self._cp, self._ratios, self._u, self._o, self._sc, e.st, e.pa, e.poly,
+                self._noise_arr, t.st, t.pa, x.st, x.pa, x.buf, self.health.st, d.st, d.pa,
+                self.track.table, self._road_table, self._sensor_table)
+
+    def _step_staged(self, dt: float,
+                     part: Callable[[float, float, float, float], tuple[float, float]]) -> None:
+        """The step with a Python part in the middle (the road_load slot's FMU): the
+        kernels up to the road load, the part, then the rest."""
+        if _jit.COMPILED:
+            args = (self._big_s, self._big_p, self._ratios, self.engine.poly, self._noise_arr,
+                    self.exhaust.buf, self.track.table, self._road_table, self._sensor_table, dt)
+            packed_step(*args, 1)
+        else:
+            plant_step_a(*self._args(), dt)
+        self._publish(_N_FAST if self._sc[SC_SLOW] == 0.0 else _N_OUT, skip_chassis=True)
+        sc = self._sc
+        road_load, drag = part(self.time_s, dt, float(sc[SC_ROAD_LOAD]),
+                                              float(sc[SC_DRAG]))
+        sc[SC_ROAD_LOAD] = road_load
+        sc[SC_DRAG] = drag
+        if _jit.COMPILED:
+            packed_step(*args, 2)
+        else:
+            plant_step_b(*self._args(), dt)
+
+    def _publish(self, n: int, skip_chassis: bool = False) -> None:
+        """Copy the first `n` entries of the output array into `self.outputs`."""
+        values = self._o[:n]
+        values = values.tolist() if _jit.COMPILED else values
+        if skip_chassis:     # what the step has not published yet at the road-load part
+            values = list(values)
+            o = self.outputs
+            for i in _CHASSIS_OUT:
+                if i < n:
+                    values[i] = o[_O_ORDER[i]]
+        self.outputs.update(zip(_O_ORDER, values, strict=False))   # the first n names
+
+
+_CHASSIS_OUT = tuple(_O_INDEX[n] for n in (
+    "aero.drag_n", "aero.downforce_n", "aero.downforce_front_n", "aero.downforce_rear_n",
+    "aero.drs_position", "brake.pressure_bar", "vehicle.front_axle_load_n",
+    "vehicle.rear_axle_load_n", "engine.speed_rpm", "engine.power_kw", "vehicle.speed_kph",
+    "vehicle.accel_long_g", "vehicle.distance_m", "vehicle.clutch_slip_rpm",
+    "vehicle.traction_limited") + _FAST_SENSORS + TRUE_SLOW + _SLOW_SENSORS)
+
+# The packed arrays of the compiled path (CompositePlant._pack): offsets of each part.
+_SO_C = 0
+_SO_E = _SO_C + len(COMPOSITE_STATE)
+_SO_T = _SO_E + len(ENGINE_STATE)
+_SO_X = _SO_T + len(TURBO_STATE)
+_SO_H = _SO_X + len(EXHAUST_STATE)
+_SO_D = _SO_H + 13
+_SO_SC = _SO_D + len(DRIVER_STATE)
+_SO_O = _SO_SC + _N_SCRATCH
+_SO_U = _SO_O + len(O_NAMES)
+_S_LEN = _SO_U + len(INPUT_NAMES)
+
+
+def _p_lengths() -> tuple[int, int, int, int]:
+    from .driver import DRIVER_PARAMS
+    from .engine import _ENGINE_DERIVED, ENGINE_PARAMS, THERMAL_PARAMS
+    from .exhaust import EXHAUST_PARAMS
+    from .turbo import TURBO_PARAMS
+    return (len(ENGINE_PARAMS) + len(THERMAL_PARAMS) + len(_ENGINE_DERIVED),
+            len(TURBO_PARAMS) + 1, len(EXHAUST_PARAMS) + 1, len(DRIVER_PARAMS) + 1)
+
+
+_NE_P, _NT_P, _NX_P, _ND_P = _p_lengths()
+_PO_E = _N_CP
+_PO_T = _PO_E + _NE_P
+_PO_X = _PO_T + _NT_P
+_PO_D = _PO_X + _NX_P
+_P_LEN = _PO_D + _ND_P
+
+
+@kernel
+def packed_step(s, p, ratios, poly, noise, xbuf, track, road, sens, dt, stage):
+    """The compiled path's entry: the plant's packed arrays cut into its parts' views, then
+    the whole step (stage 0), its first half (1) or its second half (2)."""
+    c = s[_SO_C:_SO_E]
+    es = s[_SO_E:_SO_T]
+    ts = s[_SO_T:_SO_X]
+    xs = s[_SO_X:_SO_H]
+    hs = s[_SO_H:_SO_D]
+    ds = s[_SO_D:_SO_SC]
+    sc = s[_SO_SC:_SO_O]
+    o = s[_SO_O:_SO_U]
+    u = s[_SO_U:_S_LEN]
+    cp = p[0:_PO_E]
+    ep = p[_PO_E:_PO_T]
+    tp = p[_PO_T:_PO_X]
+    xp = p[_PO_X:_PO_D]
+    dp = p[_PO_D:_P_LEN]
+    if stage != 2:
+        plant_step_a(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds,
+                     dp, track, road, sens, dt)
+    if stage != 1:
+        plant_step_b(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds,
+                     dp, track, road, sens, dt)
+
+
+@kernel
+def plant_step(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds, dp,
+               track, road, sens, dt):
+    """One whole step of the composite plant (CompositePlant.step)."""
+    plant_step_a(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds, dp,
+                 track, road, sens, dt)
+    plant_step_b(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds, dp,
+                 track, road, sens, dt)
+
+
+@kernel
+def plant_step_a(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds, dp,
+                 track, road, sens, dt):
+    """The step up to the road load: who drives, the powertrain, the chassis forces."""
+    k = c[C_STEPS]
+    n_slow = cp[CP_N_SLOW]
+    slow = (k % n_slow == 0.0) or c[C_INIT] == 0.0
+    dt_slow = dt * n_slow
+    t_amb_k = u[U_AMB_T] + T0_K
+    p_amb_pa = u[U_AMB_P] * 1e3
+    throttle_pct, brake_pct, gear = _drive(c, cp, ratios, u, o, ds, dp, track, road, slow,
+                                           dt_slow)
+    w_exh = _powertrain(c, cp, u, o, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, dt,
+                        throttle_pct, p_amb_pa, t_amb_k)
+    _chassis_forces(c, cp, u, sc, dt, brake_pct, p_amb_pa, t_amb_k)
+    sc[SC_SLOW] = 1.0 if slow else 0.0
+    sc[SC_DT_SLOW] = dt_slow
+    sc[SC_T_AMB] = t_amb_k
+    sc[SC_W_EXH] = w_exh
+    sc[SC_GEAR] = gear
+
+
+@kernel
+def plant_step_b(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds, dp,
+                 track, road, sens, dt):
+    """The step from the road load on: driveline, slow states, sensors."""
+    slow = sc[SC_SLOW] != 0.0
+    dt_slow = sc[SC_DT_SLOW]
+    o[O_AERO_DRAG_N] = sc[SC_DRAG]
+    o[O_AERO_DOWNFORCE_N] = sc[SC_DF_FRONT] + sc[SC_DF_REAR]
+    o[O_AERO_DOWNFORCE_FRONT_N] = sc[SC_DF_FRONT]
+    o[O_AERO_DOWNFORCE_REAR_N] = sc[SC_DF_REAR]
+    o[O_AERO_DRS_POSITION] = c[C_DRS_POS]
+    o[O_BRAKE_PRESSURE_BAR] = c[C_BRAKE]
+    o[O_VEHICLE_FRONT_AXLE_LOAD_N] = sc[SC_FZ_FRONT]
+    o[O_VEHICLE_REAR_AXLE_LOAD_N] = sc[SC_FZ_REAR]
+    _driveline(c, cp, ratios, u, o, es, ep, dt, int(sc[SC_GEAR]), sc[SC_ROAD_LOAD],
+               sc[SC_FZ_FRONT], sc[SC_FZ_REAR])
+    if slow:
+        _slow_states(c, o, es, ep, ts, tp, xs, xp, hs, dt_slow, sc[SC_T_AMB], sc[SC_W_EXH])
+    _read_sensors(c, o, hs, sens, noise, dt, slow, dt_slow)
+    k = c[C_STEPS]
+    c[C_STEPS] = k + 1.0
+    c[C_TIME] = (k + 1.0) * dt
+
+
+@kernel
+def _drive(c, cp, ratios, u, o, ds, dp, track, road, slow, dt_slow):
+    """Who drives: the scenario's inputs (manual, dyno) or the driver model on the track
+    or the road profile (at the slow rate). Returns (throttle %, brake %, gear) and
+    publishes the driver's and the track's outputs."""
+    mode = c[C_MODE]
+    lat_g = 0.0
+    if mode == MODE_MANUAL or mode == MODE_DYNO:
+        throttle = u[U_THROTTLE]
+        brake = u[U_BRAKE] if mode == MODE_MANUAL else 0.0
+        gear = int(u[U_GEAR]) if mode == MODE_MANUAL else 0
+        c[C_DRS_REQ] = u[U_DRS_REQ]
+        v_target = -1.0
+        segment = 0
+    else:
+        rpm = c[C_OMEGA] * RAD_S_TO_RPM
+        if mode == MODE_TRACK:
+            segment = int(c[C_LAST_SEG])
+            if slow:
+                v_t, segment = track_target(track, cp[CP_TRACK_LEN], c[C_DIST], cp[CP_BRAKE_DECEL])
+                if segment < c[C_LAST_SEG]:
+                    c[C_LAP] += 1.0
+                c[C_LAST_SEG] = float(segment)
+                driver_step(ds, dp, dt_slow, v_t, c[C_V], rpm, track[segment][4])
+                c[C_V_TARGET] = v_t
+            radius = track[segment][3]
+            if radius > 0.0:
+                lat_g = c[C_V] * c[C_V] / radius / G
+        else:
             segment = 0
-        else:
-            driver = self.driver
-            rpm = self.omega_e * RAD_S_TO_RPM
-            if mode == "track":
-                track = self.track
-                segment = self._last_segment
-                if slow:
-                    v_target, segment = track.target_speed(self.distance_m,
-                                                           self.params.driver.brake_decel_g * G)
-                    if segment < self._last_segment:
-                        self.lap += 1
-                    self._last_segment = segment
-                    driver.step(dt_slow, v_target, self.v_mps, rpm, track.segs[segment].drs)
-                    self._v_target = v_target
-                radius = track.segs[segment].radius_m
-                if radius > 0.0:
-                    lat_g = self.v_mps * self.v_mps / radius / G
-            else:
-                segment = 0
-                if slow:
-                    v_target = self._road_target(self.time_s - self._mode_t0)
-                    driver.step(dt_slow, v_target, self.v_mps, rpm, False)
-                    self._v_target = v_target
-            v_target = self._v_target
-            throttle, brake, gear = driver.throttle, driver.brake, driver.gear
-            self._drs_request = driver.drs
-        n_gears = len(self._ratios)
-        gear = 0 if gear < 0 else (n_gears if gear > n_gears else gear)
-        self.gear_state = gear
-        o = self.outputs
-        o["driver.throttle_pct"] = throttle
-        o["driver.brake_pct"] = brake
-        o["driver.target_speed_kph"] = v_target * KPH_PER_MPS if v_target >= 0.0 else -1.0
-        o["track.segment"] = segment
-        o["track.lap"] = self.lap
-        o["vehicle.accel_lat_g"] = lat_g
-        o["vehicle.gear"] = gear
-        return throttle, brake, gear
+            if slow:
+                v_t = _road_target(road, c[C_ROAD_LOOP], c[C_TIME] - c[C_MODE_T0])
+                driver_step(ds, dp, dt_slow, v_t, c[C_V], rpm, 0.0)
+                c[C_V_TARGET] = v_t
+        v_target = c[C_V_TARGET]
+        throttle, brake, gear = ds[D_THR], ds[D_BRAKE], int(ds[D_GEAR])
+        c[C_DRS_REQ] = ds[D_DRS]
+    n_gears = len(ratios)
+    gear = 0 if gear < 0 else (n_gears if gear > n_gears else gear)
+    c[C_GEAR] = float(gear)
+    o[O_DRIVER_THROTTLE_PCT] = throttle
+    o[O_DRIVER_BRAKE_PCT] = brake
+    o[O_DRIVER_TARGET_SPEED_KPH] = v_target * KPH_PER_MPS if v_target >= 0.0 else -1.0
+    o[O_TRACK_SEGMENT] = float(segment)
+    o[O_TRACK_LAP] = c[C_LAP]
+    o[O_VEHICLE_ACCEL_LAT_G] = lat_g
+    o[O_VEHICLE_GEAR] = float(gear)
+    return throttle, brake, gear
 
-    def _powertrain(self, dt: float, u: dict, throttle_pct: float, p_amb_pa: float,
-                    t_amb_k: float) -> float:
-        """Engine and turbo at the crank speed of the step start, then the lambda sensor's
-        gas path. Returns the exhaust mass flow [kg/s]; publishes engine and turbo outputs."""
-        engine, turbo, exhaust, health = self.engine, self.turbo, self.exhaust, self.health
-        ein = self._engine_inputs
-        ein.speed_rpm = self.omega_e * RAD_S_TO_RPM
-        ein.throttle_cmd_pct = throttle_pct
-        ein.p_up_pa = turbo.p_boost_pa
-        ein.t_im_k = turbo.t_ic_k
-        ein.p_em_pa = turbo.p_em_pa
-        ein.fuel_mg = u["ecu.fuel_mass_mg"]
-        ein.spark_deg = u["ecu.spark_advance_deg"]
-        ein.fuel_cut = u["ecu.fuel_cut"]
-        ein.spark_cut = u["ecu.spark_cut"]
-        ein.injector_factor = health.injectors.value
-        ein.knock_sensitivity = health.knock_sensor.value
-        ein.idle_control = self.mode != "dyno"
-        engine.step(dt, ein)
-        w_air = engine.air_flow_kg_s
-        w_exh = w_air + engine.fuel_flow_kg_s
-        turbo.wg_fault = health.wastegate
-        turbo.step(dt, engine.throttle_flow_kg_s, w_exh, exhaust.egt_k, p_amb_pa, t_amb_k,  # w_air, w_exh, t_em_k, p_amb_pa, t_amb_k,
-                   engine.p_im_pa, u["ecu.wastegate_cmd_pct"], health.turbo.value,     # p_im_pa, wg_cmd_pct, eff_factor
-                   engine.throttle_pct)                                                # throttle_pct
-        lam_sensed = exhaust.lambda_sensor(dt, engine.lam, w_exh)
-        o = self.outputs
-        o["engine.manifold_pressure_kpa"] = engine.p_im_pa * 1e-3
-        o["engine.torque_nm"] = engine.torque_nm
-        o["engine.air_flow_gps"] = w_air * 1e3
-        o["engine.fuel_flow_gps"] = engine.fuel_flow_kg_s * 1e3
-        o["engine.lambda"] = engine.lam
-        o["engine.knock_intensity"] = engine.knock_true
-        o["engine.knock_limited_spark_deg"] = engine.kls_deg
-        o["engine.mbt_spark_deg"] = engine.mbt_deg
-        o["engine.spark_efficiency"] = engine.eta_ign
-        o["engine.throttle_pct"] = engine.throttle_pct
-        o["engine.knock_events"] = engine.knock_events
-        o["engine.rev_limiter_active"] = engine.rev_limiter
-        o["turbo.boost_pressure_kpa"] = turbo.p_boost_pa * 1e-3
-        o["turbo.speed_rpm"] = turbo_rpm = turbo.omega * RAD_S_TO_RPM
-        o["turbo.wastegate_pos_pct"] = turbo.wg_pos * 100.0
-        o["turbo.exhaust_manifold_pressure_kpa"] = turbo.p_em_pa * 1e-3
-        o["turbo.overspeed"] = 1.0 if turbo_rpm > self.params.turbo.overspeed_rpm else 0.0
-        o["exhaust.lambda_sensed"] = lam_sensed
-        return w_exh
 
-    def _chassis_forces(self, dt: float, u: dict, brake_pct: float, p_amb_pa: float,
-                        t_amb_k: float) -> tuple[float, float, float]:
-        """Brake pressure and DRS flap (first order), aero forces, axle loads (with the load
-        transfer of the last step's acceleration) and the road load at the speed of the
-        step start. Returns (road load, front axle load, rear axle load) [N]."""
-        vp = self.params.vehicle
-        pb_cmd = brake_pct * 0.01 * vp.brake_max_bar
-        pb_cmd = 0.0 if pb_cmd < 0.0 else pb_cmd
-        self.brake_bar += (pb_cmd - self.brake_bar) * dt / (vp.brake_tau_s + dt)
-        drs_cmd = 1.0 if u["ecu.drs_cmd"] >= DRS_CMD_OPEN else 0.0
-        self.drs_pos += (drs_cmd - self.drs_pos) * dt / (vp.drs_tau_s + dt)
-        v = self.v_mps
-        rho = vp.rho_override_kg_m3 or p_amb_pa / (R_DRY_AIR * t_amb_k)
-        q = 0.5 * rho * v * v
-        drs = self.drs_pos
-        moving = 1.0 if v > STANDSTILL_MPS else 0.0
-        if self._coastdown:           # A + B v + C v^2 replaces C_rr and CdA
-            drag = vp.coastdown_c_n_per_mps2 * v * v * (1.0 - vp.drs_drag_factor * drs)
-        else:
-            drag = q * vp.cda_m2 * (1.0 - vp.drs_drag_factor * drs)
-        df_front = q * vp.cla_front_m2
-        df_rear = q * vp.cla_rear_m2 * (1.0 - vp.drs_rear_downforce_factor * drs)
-        m = vp.mass_kg
-        transfer = m * self.accel * vp.cog_height_m / self._wb
-        fz_front = m * G * vp.l_rear_m / self._wb + df_front - transfer
-        fz_rear = m * G * vp.l_front_m / self._wb + df_rear + transfer
-        fz_front = 0.0 if fz_front < 0.0 else fz_front
-        fz_rear = 0.0 if fz_rear < 0.0 else fz_rear
-        grade = u["road.grade_pct"] * 0.01
-        if self._coastdown:
-            rolling = (vp.coastdown_a_n + vp.coastdown_b_n_per_mps * v) * moving
-        else:
-            rolling = vp.crr * (m * G + df_front + df_rear) * moving
-        road_load = drag + rolling + m * G * grade
-        if self.road_load_part is not None:
-            road_load, drag = self.road_load_part(self.time_s, dt, road_load, drag)
-        o = self.outputs
-        o["aero.drag_n"] = drag
-        o["aero.downforce_n"] = df_front + df_rear
-        o["aero.downforce_front_n"] = df_front
-        o["aero.downforce_rear_n"] = df_rear
-        o["aero.drs_position"] = drs
-        o["brake.pressure_bar"] = self.brake_bar
-        o["vehicle.front_axle_load_n"] = fz_front
-        o["vehicle.rear_axle_load_n"] = fz_rear
-        return road_load, fz_front, fz_rear
+@kernel
+def _powertrain(c, cp, u, o, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, dt, throttle_pct,
+                p_amb_pa, t_amb_k):
+    """Engine and turbo at the crank speed of the step start, then the lambda sensor's
+    gas path. Returns the exhaust mass flow [kg/s]; publishes engine and turbo outputs."""
+    engine_step(es, ep, poly, noise, dt, c[C_OMEGA] * RAD_S_TO_RPM, throttle_pct, ts[T_BOOST],
+                ts[T_IC], ts[T_P_EM], u[U_FUEL], u[U_SPARK], u[U_FUEL_CUT], u[U_SPARK_CUT],
+                hs[H_INJ], hs[H_KNOCK], 0.0 if c[C_MODE] == MODE_DYNO else 1.0)
+    w_air = es[E_AIR]
+    w_exh = w_air + es[E_FUEL]
+    ts[T_WG_FAULT] = hs[H_WASTEGATE]
+    turbo_step(ts, tp, dt, es[E_THF], w_exh, xs[X_EGT], p_amb_pa, t_amb_k, es[E_P_IM], u[U_WG],
+               hs[H_TURBO_V], es[E_THR])
+    lam_sensed = exhaust_lambda(xs, xp, xbuf, dt, es[E_LAM], w_exh)
+    o[O_ENGINE_MANIFOLD_PRESSURE_KPA] = es[E_P_IM] * 1e-3
+    o[O_ENGINE_TORQUE_NM] = es[E_TQ]
+    o[O_ENGINE_AIR_FLOW_GPS] = w_air * 1e3
+    o[O_ENGINE_FUEL_FLOW_GPS] = es[E_FUEL] * 1e3
+    o[O_ENGINE_LAMBDA] = es[E_LAM]
+    o[O_ENGINE_KNOCK_INTENSITY] = es[E_KTRUE]
+    o[O_ENGINE_KNOCK_LIMITED_SPARK_DEG] = es[E_KLS]
+    o[O_ENGINE_MBT_SPARK_DEG] = es[E_MBT]
+    o[O_ENGINE_SPARK_EFFICIENCY] = es[E_ETA_IGN]
+    o[O_ENGINE_THROTTLE_PCT] = es[E_THR]
+    o[O_ENGINE_KNOCK_EVENTS] = es[E_KEV]
+    o[O_ENGINE_REV_LIMITER_ACTIVE] = es[E_REV]
+    o[O_ENGINE_KNOCK_SIGNAL] = es[E_KSIG]
+    o[O_TURBO_BOOST_PRESSURE_KPA] = ts[T_BOOST] * 1e-3
+    turbo_rpm = ts[T_OMEGA] * RAD_S_TO_RPM
+    o[O_TURBO_SPEED_RPM] = turbo_rpm
+    o[O_TURBO_WASTEGATE_POS_PCT] = ts[T_WG] * 100.0
+    o[O_TURBO_EXHAUST_MANIFOLD_PRESSURE_KPA] = ts[T_P_EM] * 1e-3
+    o[O_TURBO_OVERSPEED] = 1.0 if turbo_rpm > tp[TP_OVERSPEED] else 0.0
+    o[O_EXHAUST_LAMBDA_SENSED] = lam_sensed
+    return w_exh
 
-    def _driveline(self, dt: float, u: dict, gear: int, road_load_n: float, fz_front_n: float,
-                   fz_rear_n: float) -> None:
-        """Crank speed (imposed by the dyno, or engine torque against the clutch), traction
-        and brake limits, and the vehicle's longitudinal motion; publishes their outputs."""
-        vp = self.params.vehicle
-        torque = self.engine.torque_nm
-        rw = vp.wheel_radius_m
-        m = vp.mass_kg
-        m_eq = m + vp.wheel_inertia_kg_m2 / (rw * rw)
-        om = self.omega_e
-        v = self.v_mps
-        tc = 0.0
-        slip = 0.0
-        dyno = self.mode == "dyno"
-        if dyno:
-            target = u["dyno.speed_rpm"] / RAD_S_TO_RPM
-            step_max = self._dyno_ramp / RAD_S_TO_RPM * dt
-            d = target - om
-            om = target if abs(d) <= step_max else om + (step_max if d > 0 else -step_max)
+
+@kernel
+def _chassis_forces(c, cp, u, sc, dt, brake_pct, p_amb_pa, t_amb_k):
+    """Brake pressure and DRS flap (first order), aero forces, axle loads (with the load
+    transfer of the last step's acceleration) and the road load at the speed of the
+    step start, into the scratch array (published by plant_step_b)."""
+    pb_cmd = brake_pct * 0.01 * cp[VP_BRAKE_MAX]
+    pb_cmd = 0.0 if pb_cmd < 0.0 else pb_cmd
+    c[C_BRAKE] += (pb_cmd - c[C_BRAKE]) * dt / (cp[VP_BRAKE_TAU] + dt)
+    drs_cmd = 1.0 if u[U_DRS_CMD] >= DRS_CMD_OPEN else 0.0
+    c[C_DRS_POS] += (drs_cmd - c[C_DRS_POS]) * dt / (cp[VP_DRS_TAU] + dt)
+    v = c[C_V]
+    rho = cp[VP_RHO] if cp[VP_RHO] != 0.0 else p_amb_pa / (R_DRY_AIR * t_amb_k)
+    q = 0.5 * rho * v * v
+    drs = c[C_DRS_POS]
+    moving = 1.0 if v > STANDSTILL_MPS else 0.0
+    if cp[CP_COASTDOWN] != 0.0:           # A + B v + C v^2 replaces C_rr and CdA
+        drag = cp[VP_CD_C] * v * v * (1.0 - cp[VP_DRS_DRAG] * drs)
+    else:
+        drag = q * cp[VP_CDA] * (1.0 - cp[VP_DRS_DRAG] * drs)
+    df_front = q * cp[VP_CLA_F]
+    df_rear = q * cp[VP_CLA_R] * (1.0 - cp[VP_DRS_DF] * drs)
+    m = cp[VP_MASS]
+    wb = cp[CP_WB]
+    transfer = m * c[C_ACCEL] * cp[VP_COG_H] / wb
+    fz_front = m * G * cp[VP_L_REAR] / wb + df_front - transfer
+    fz_rear = m * G * cp[VP_L_FRONT] / wb + df_rear + transfer
+    fz_front = 0.0 if fz_front < 0.0 else fz_front
+    fz_rear = 0.0 if fz_rear < 0.0 else fz_rear
+    grade = u[U_GRADE] * 0.01
+    if cp[CP_COASTDOWN] != 0.0:
+        rolling = (cp[VP_CD_A] + cp[VP_CD_B] * v) * moving
+    else:
+        rolling = cp[VP_CRR] * (m * G + df_front + df_rear) * moving
+    sc[SC_ROAD_LOAD] = drag + rolling + m * G * grade
+    sc[SC_DRAG] = drag
+    sc[SC_DF_FRONT] = df_front
+    sc[SC_DF_REAR] = df_rear
+    sc[SC_FZ_FRONT] = fz_front
+    sc[SC_FZ_REAR] = fz_rear
+
+
+@kernel
+def _driveline(c, cp, ratios, u, o, es, ep, dt, gear, road_load_n, fz_front_n, fz_rear_n):
+    """Crank speed (imposed by the dyno, or engine torque against the clutch), traction
+    and brake limits, and the vehicle's longitudinal motion; publishes their outputs."""
+    torque = es[E_TQ]
+    rw = cp[VP_RW]
+    m = cp[VP_MASS]
+    m_eq = m + cp[VP_J_WHEEL] / (rw * rw)
+    om = c[C_OMEGA]
+    v = c[C_V]
+    tc = 0.0
+    slip = 0.0
+    dyno = c[C_MODE] == MODE_DYNO
+    if dyno:
+        target = u[U_DYNO_RPM] / RAD_S_TO_RPM
+        step_max = c[C_DYNO_RAMP] / RAD_S_TO_RPM * dt
+        d = target - om
+        om = target if abs(d) <= step_max else om + (step_max if d > 0 else -step_max)
+        f_drive = 0.0
+    else:
+        if gear > 0:
+            ratio = ratios[gear - 1]
+            tc, slip = _clutch(c, cp, dt, ratio, torque, road_load_n, m_eq)
+            f_drive = tc * ratio * (cp[VP_ETA_DT] if tc > 0.0 else 1.0) / rw
+        else:
             f_drive = 0.0
-        else:
-            if gear > 0:
-                ratio = self._ratios[gear - 1]
-                tc, slip = self._clutch(dt, ratio, torque, road_load_n, m_eq)
-                f_drive = tc * ratio * (vp.drivetrain_efficiency if tc > 0.0 else 1.0) / rw
-            else:
-                f_drive = 0.0
-            om += dt * (torque - tc) / self.params.engine.inertia_kg_m2
-            if om < 0.0:
-                om = 0.0
-        # traction limit of the driven axle, brake force limit of both
-        lim = vp.tire_mu * (fz_front_n if vp.driven_axle == "front" else fz_rear_n)
-        traction = 0.0
-        if f_drive > lim:
-            f_drive = lim
-            traction = 1.0
-        elif f_drive < -lim:
-            f_drive = -lim
-            traction = 1.0
-        f_brake = vp.brake_force_n_per_bar * self.brake_bar
-        lim_brake = vp.tire_mu * (fz_front_n + fz_rear_n)
-        if f_brake > lim_brake:
-            f_brake = lim_brake
-        f_net = f_drive - road_load_n
-        if v <= STANDSTILL_MPS and f_net <= f_brake:      # at rest, held by the brakes
-            a = 0.0
+        om += dt * (torque - tc) / cp[CP_J_ENGINE]
+        if om < 0.0:
+            om = 0.0
+    # traction limit of the driven axle, brake force limit of both
+    lim = cp[VP_MU] * (fz_front_n if cp[CP_FRONT_DRIVEN] != 0.0 else fz_rear_n)
+    traction = 0.0
+    if f_drive > lim:
+        f_drive = lim
+        traction = 1.0
+    elif f_drive < -lim:
+        f_drive = -lim
+        traction = 1.0
+    f_brake = cp[VP_BRAKE_N_PER_BAR] * c[C_BRAKE]
+    lim_brake = cp[VP_MU] * (fz_front_n + fz_rear_n)
+    if f_brake > lim_brake:
+        f_brake = lim_brake
+    f_net = f_drive - road_load_n
+    if v <= STANDSTILL_MPS and f_net <= f_brake:      # at rest, held by the brakes
+        a = 0.0
+        v = 0.0
+    else:
+        a = (f_net - f_brake) / m_eq
+        v += a * dt
+        if v < 0.0:                                   # no rolling backwards
             v = 0.0
-        else:
-            a = (f_net - f_brake) / m_eq
-            v += a * dt
-            if v < 0.0:                                   # no rolling backwards
-                v = 0.0
-        if dyno:
-            a = 0.0
-            v = 0.0
-        self.omega_e = om
-        self.v_mps = v
-        self.accel = a
-        self.distance_m += v * dt
-        o = self.outputs
-        o["engine.speed_rpm"] = om * RAD_S_TO_RPM
-        o["engine.power_kw"] = torque * om * 1e-3
-        o["vehicle.speed_kph"] = v * KPH_PER_MPS
-        o["vehicle.accel_long_g"] = a / G
-        o["vehicle.distance_m"] = self.distance_m
-        o["vehicle.clutch_slip_rpm"] = slip * RAD_S_TO_RPM
-        o["vehicle.traction_limited"] = traction
+    if dyno:
+        a = 0.0
+        v = 0.0
+    c[C_OMEGA] = om
+    c[C_V] = v
+    c[C_ACCEL] = a
+    c[C_DIST] += v * dt
+    o[O_ENGINE_SPEED_RPM] = om * RAD_S_TO_RPM
+    o[O_ENGINE_POWER_KW] = torque * om * 1e-3
+    o[O_VEHICLE_SPEED_KPH] = v * KPH_PER_MPS
+    o[O_VEHICLE_ACCEL_LONG_G] = a / G
+    o[O_VEHICLE_DISTANCE_M] = c[C_DIST]
+    o[O_VEHICLE_CLUTCH_SLIP_RPM] = slip * RAD_S_TO_RPM
+    o[O_VEHICLE_TRACTION_LIMITED] = traction
 
-    def _clutch(self, dt: float, ratio: float, torque_nm: float, road_load_n: float,
-                m_eq: float) -> tuple[float, float]:
-        """Launch clutch between crank and driveline: slip integrated implicitly (stable for
-        any damping), torque capped by the capacity, which grows with engine speed above idle
-        until the driveline turns the engine at clutch_launch_rpm. Returns (clutch torque
-        [N m], slip at the step start [rad/s])."""
-        vp = self.params.vehicle
-        ep = self.params.engine
-        rw = vp.wheel_radius_m
-        je = ep.inertia_kg_m2
-        om = self.omega_e
-        jv = m_eq * rw * rw / (ratio * ratio)
-        om_v = self.v_mps * ratio / rw
-        slip = om - om_v
-        if om_v >= vp.clutch_launch_rpm / RAD_S_TO_RPM:
-            cap = vp.clutch_max_torque_nm
-        else:
-            idle_w = ep.idle_rpm / RAD_S_TO_RPM
-            x = (om - idle_w) / ((vp.clutch_launch_rpm - ep.idle_rpm) / RAD_S_TO_RPM)
-            cap = vp.clutch_max_torque_nm * (0.0 if x < 0.0 else (1.0 if x > 1.0 else x))
-        c = vp.clutch_damping_nm_s
-        s_new = (slip + dt * (torque_nm / je + road_load_n * rw / ratio / jv)) / (1.0 + dt * c * (1.0 / je + 1.0 / jv))
-        tc = c * s_new
-        tc = cap if tc > cap else (-cap if tc < -cap else tc)
-        return tc, slip
 
-    def _slow_states(self, dt_slow: float, t_amb_k: float, w_exh: float) -> None:
-        """Every slow_period_steps steps, with their step: intercooler, coolant and oil,
-        EGT and catalyst, part health (time constants >= 0.2 s)."""
-        self._initialised = True
-        prm = self.params
-        engine, turbo, exhaust = self.engine, self.turbo, self.exhaust
-        turbo.intercooler(dt_slow, t_amb_k)
-        engine.thermal(dt_slow, t_amb_k, self.v_mps, engine.friction_torque_nm * self.omega_e,
-                       self.health.cooling.value)
-        egt_ss = egt_steady_k(prm.exhaust, turbo.t_ic_k, engine.burned_fuel_kg_s, prm.engine.q_hv_j_per_kg,
-                              engine.eta_total, engine.eta_ign, prm.thermal.coolant_heat_fraction,
-                              w_exh, engine.lam)
-        exhaust.thermal(dt_slow, egt_ss, w_exh, turbo.t_turb_out_k, t_amb_k,
-                        engine.fuel_flow_kg_s - engine.burned_fuel_kg_s, prm.engine.q_hv_j_per_kg,
-                        engine.lam)
-        self.health.step(dt_slow)
-        o = self.outputs
-        o["engine.coolant_temp_c"] = engine.coolant_k - T0_K
-        o["engine.oil_temp_c"] = engine.oil_k - T0_K
-        o["intake.air_temp_c"] = turbo.t_ic_k - T0_K
-        o["turbo.compressor_out_temp_c"] = turbo.t_c_out_k - T0_K
-        o["exhaust.egt_c"] = exhaust.egt_k - T0_K
-        o["exhaust.turbine_out_temp_c"] = turbo.t_turb_out_k - T0_K
-        o["exhaust.catalyst_temp_c"] = exhaust.cat_k - T0_K
+@kernel
+def _clutch(c, cp, dt, ratio, torque_nm, road_load_n, m_eq):
+    """Launch clutch between crank and driveline: slip integrated implicitly (stable for
+    any damping), torque capped by the capacity, which grows with engine speed above idle
+    until the driveline turns the engine at clutch_launch_rpm. Returns (clutch torque
+    [N m], slip at the step start [rad/s])."""
+    rw = cp[VP_RW]
+    je = cp[CP_J_ENGINE]
+    om = c[C_OMEGA]
+    jv = m_eq * rw * rw / (ratio * ratio)
+    om_v = c[C_V] * ratio / rw
+    slip = om - om_v
+    launch_rpm = cp[VP_CLUTCH_LAUNCH_RPM]
+    if om_v >= launch_rpm / RAD_S_TO_RPM:
+        cap = cp[VP_CLUTCH_MAX]
+    else:
+        idle_rpm = cp[CP_IDLE_RPM]
+        idle_w = idle_rpm / RAD_S_TO_RPM
+        x = (om - idle_w) / ((launch_rpm - idle_rpm) / RAD_S_TO_RPM)
+        cap = cp[VP_CLUTCH_MAX] * (0.0 if x < 0.0 else (1.0 if x > 1.0 else x))
+    cd = cp[VP_CLUTCH_DAMPING]
+    s_new = (slip + dt * (torque_nm / je + road_load_n * rw / ratio / jv)) / (1.0 + dt * cd * (1.0 / je + 1.0 / jv))
+    tc = cd * s_new
+    tc = cap if tc > cap else (-cap if tc < -cap else tc)
+    return tc, slip
 
-    def _read_sensors(self, dt: float, slow: bool, dt_slow: float) -> None:
-        """The five fast sensors every step, the others at the slow rate, from the true
-        values just published (sensor times are those of the step start)."""
-        o = self.outputs
-        t = self.time_s
-        s_rpm, s_map, s_boost, s_lam, s_knock = self._fast_sensors
-        o["sensor.engine_speed_rpm"] = s_rpm.read(o["engine.speed_rpm"], dt, t)
-        o["sensor.manifold_pressure_kpa"] = s_map.read(o["engine.manifold_pressure_kpa"], dt, t)
-        o["sensor.boost_pressure_kpa"] = s_boost.read(o["turbo.boost_pressure_kpa"], dt, t)
-        o["sensor.lambda"] = s_lam.read(o["exhaust.lambda_sensed"], dt, t)
-        o["sensor.knock_intensity"] = s_knock.read(self.engine.knock_signal, dt, t)
-        if slow:
-            health = self.health
-            tv = self._tv
-            tv.update(o)
-            tv["driver.drs_request_true"] = self._drs_request
-            tv["health.turbo_true"] = health.turbo_pct()
-            tv["health.injector_true"] = 100.0 * health.injectors.value
-            tv["health.knock_sensor_true"] = 100.0 * health.knock_sensor.value
-            tv["health.cooling_true"] = 100.0 * health.cooling.value
-            for sensor, name, source in self._slow_sensors:
-                o[name] = sensor.read(tv[source], dt_slow, t)
 
-    def _road_target(self, t: float) -> float:
-        prof = self._road_profile
-        if self._road_loop and len(prof) > 1:
-            t = prof[0][0] + (t - prof[0][0]) % (prof[-1][0] - prof[0][0])
-        if t <= prof[0][0]:
-            return prof[0][1] / KPH_PER_MPS
-        for (t0, v0), (t1, v1) in zip(prof, prof[1:], strict=False):
-            if t <= t1:
-                return (v0 + (v1 - v0) * (t - t0) / (t1 - t0)) / KPH_PER_MPS
-        return prof[-1][1] / KPH_PER_MPS
+@kernel
+def _slow_states(c, o, es, ep, ts, tp, xs, xp, hs, dt_slow, t_amb_k, w_exh):
+    """Every slow_period_steps steps, with their step: intercooler, coolant and oil,
+    EGT and catalyst, part health (time constants >= 0.2 s)."""
+    c[C_INIT] = 1.0
+    turbo_intercooler(ts, tp, dt_slow, t_amb_k)
+    engine_thermal(es, ep, dt_slow, t_amb_k, c[C_V], es[E_FRIC] * c[C_OMEGA], hs[H_COOL])
+    q_hv = ep[EP_QHV]
+    egt_ss = egt_steady(xp, ts[T_IC], es[E_BURN], q_hv, es[E_ETA_TOT], es[E_ETA_IGN],
+                        ep[TH_FRAC], w_exh, es[E_LAM])
+    exhaust_thermal(xs, xp, dt_slow, egt_ss, w_exh, ts[T_TURB_OUT], t_amb_k,
+                    es[E_FUEL] - es[E_BURN], q_hv, es[E_LAM])
+    health_step(hs, dt_slow)
+    o[O_ENGINE_COOLANT_TEMP_C] = es[E_COOL] - T0_K
+    o[O_ENGINE_OIL_TEMP_C] = es[E_OIL] - T0_K
+    o[O_INTAKE_AIR_TEMP_C] = ts[T_IC] - T0_K
+    o[O_TURBO_COMPRESSOR_OUT_TEMP_C] = ts[T_C_OUT] - T0_K
+    o[O_EXHAUST_EGT_C] = xs[X_EGT] - T0_K
+    o[O_EXHAUST_TURBINE_OUT_TEMP_C] = ts[T_TURB_OUT] - T0_K
+    o[O_EXHAUST_CATALYST_TEMP_C] = xs[X_CAT] - T0_K
+
+
+@kernel
+def _read_sensors(c, o, hs, sens, noise, dt, slow, dt_slow):
+    """The five fast sensors every step, the others at the slow rate, from the true
+    values just published (sensor times are those of the step start)."""
+    t = c[C_TIME]
+    for i in range(5):
+        o[SENSOR_OUT[i]] = sensor_read(sens[i], noise, o[SENSOR_SRC[i]], dt, t)
+    if slow:
+        o[O_DRIVER_DRS_REQUEST_TRUE] = c[C_DRS_REQ]
+        o[O_HEALTH_TURBO_TRUE] = health_turbo_pct(hs)
+        o[O_HEALTH_INJECTOR_TRUE] = 100.0 * hs[H_INJ]
+        o[O_HEALTH_KNOCK_SENSOR_TRUE] = 100.0 * hs[H_KNOCK]
+        o[O_HEALTH_COOLING_TRUE] = 100.0 * hs[H_COOL]
+        for i in range(5, len(SENSOR_OUT)):
+            o[SENSOR_OUT[i]] = sensor_read(sens[i], noise, o[SENSOR_SRC[i]], dt_slow, t)
+
+
+@kernel
+def _road_target(prof, loop, t):
+    """The road profile's target speed [m/s] at `t` (linear between its points)."""
+    n = len(prof)
+    if loop != 0.0 and n > 1:
+        t = prof[0][0] + (t - prof[0][0]) % (prof[n - 1][0] - prof[0][0])
+    if t <= prof[0][0]:
+        return prof[0][1] / KPH_PER_MPS
+    for j in range(n - 1):
+        t0 = prof[j][0]
+        v0 = prof[j][1]
+        t1 = prof[j + 1][0]
+        v1 = prof[j + 1][1]
+        if t <= t1:
+            return (v0 + (v1 - v0) * (t - t0) / (t1 - t0)) / KPH_PER_MPS
+    return prof[n - 1][1] / KPH_PER_MPS

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ._jit import Field, IntField, array, array2d, compile_kernels, kernel
 from .errors import PlantError, unknown_name
 from .params import DriverParams
 
@@ -58,76 +59,123 @@ class Track:
             self.segs.append(Segment(s, s + length, vlim, radius, drs))
             s += length
         self.length_m = s
+        #: The segments as the kernels take them: rows of (start, end, v_limit, radius, drs).
+        self.table = array2d([(g.start_m, g.end_m, g.v_limit_mps, g.radius_m, float(g.drs))
+                              for g in self.segs])
 
     def locate(self, distance_m: float) -> int:
-        d = distance_m % self.length_m
-        for i, seg in enumerate(self.segs):
-            if d < seg.end_m:
-                return i
-        return len(self.segs) - 1
+        return int(track_locate(self.table, self.length_m, float(distance_m)))
 
     def target_speed(self, distance_m: float, decel_mps2: float) -> tuple[float, int]:
         """Speed the driver aims for now: current limit and braking curves of what is ahead."""
-        d = distance_m % self.length_m
-        i = self.locate(distance_m)
-        v = self.segs[i].v_limit_mps
-        n = len(self.segs)
-        for k in range(1, n + 1):
-            s0, _, vlim, _, _ = self.segs[(i + k) % n]
-            ahead = s0 - d + (self.length_m if (i + k) >= n else 0.0)
-            vb = math.sqrt(vlim * vlim + 2.0 * decel_mps2 * max(ahead, 0.0))
-            if vb < v:
-                v = vb
-        return v, i
+        v, i = track_target(self.table, self.length_m, float(distance_m), float(decel_mps2))
+        return float(v), int(i)
+
+
+@kernel
+def track_locate(table, length_m, distance_m):
+    """The segment index at `distance_m` (Track.locate) over a track's table."""
+    d = distance_m % length_m
+    n = len(table)
+    for i in range(n):
+        if d < table[i][1]:
+            return i
+    return n - 1
+
+
+@kernel
+def track_target(table, length_m, distance_m, decel_mps2):
+    """(target speed, segment index) at `distance_m` (Track.target_speed)."""
+    d = distance_m % length_m
+    i = track_locate(table, length_m, distance_m)
+    v = table[i][2]
+    n = len(table)
+    for k in range(1, n + 1):
+        seg = table[(i + k) % n]
+        s0 = seg[0]
+        vlim = seg[2]
+        ahead = s0 - d + (length_m if (i + k) >= n else 0.0)
+        vb = math.sqrt(vlim * vlim + 2.0 * decel_mps2 * (0.0 if 0.0 > ahead else ahead))
+        if vb < v:
+            v = vb
+    return v, i
+
+
+DRIVER_STATE = ("integral", "gear", "shift_timer", "throttle", "brake", "drs")
+(D_INT, D_GEAR, D_SHIFT_T, D_THR, D_BRAKE, D_DRS) = range(len(DRIVER_STATE))
+DRIVER_PARAMS = ("kp_pct_per_kph", "ki_pct_per_kph_s", "brake_pct_per_kph", "upshift_rpm",
+                 "downshift_rpm", "upshift_rpm_light", "downshift_rpm_light",
+                 "min_gear_speed_kph", "drs_min_speed_kph")
+(DP_KP, DP_KI, DP_KB, DP_UP, DP_DOWN, DP_UP_LIGHT, DP_DOWN_LIGHT, DP_MIN_GEAR_KPH,
+ DP_DRS_MIN_KPH, DP_N_GEARS) = range(len(DRIVER_PARAMS) + 1)
 
 
 class Driver:
-    """Speed-following driver; runs at the slow rate."""
+    """Speed-following driver; runs at the slow rate. State in the array ``st``
+    (DRIVER_STATE; the attributes of the same names read and write it)."""
+
+    integral = Field(D_INT)
+    gear = IntField(D_GEAR)
+    shift_timer = Field(D_SHIFT_T)
+    throttle = Field(D_THR)
+    brake = Field(D_BRAKE)
+    drs = Field(D_DRS)
 
     def __init__(self, p: DriverParams, n_gears: int) -> None:
+        compile_kernels()
         self.p = p
         self.n_gears = n_gears
+        self.pa = array([float(getattr(p, n)) for n in DRIVER_PARAMS] + [float(n_gears)])
+        self.st = array([0.0] * len(DRIVER_STATE))
         self.reset()
 
     def reset(self) -> None:
-        self.integral = 0.0
-        self.gear = 1
-        self.shift_timer = 0.0
-        self.throttle = 0.0
-        self.brake = 0.0
-        self.drs = 0.0
+        st = self.st
+        for i in range(len(DRIVER_STATE)):
+            st[i] = 0.0
+        st[D_GEAR] = 1.0
 
     def step(self, dt: float, v_target_mps: float, v_mps: float, engine_rpm: float,
              drs_zone: bool) -> None:
-        p = self.p
-        e = (v_target_mps - v_mps) * 3.6
-        if e > -1.5:
-            self.integral += p.ki_pct_per_kph_s * e * dt
-            self.integral = min(max(self.integral, 0.0), 100.0)
-            thr = p.kp_pct_per_kph * e + self.integral
-            self.throttle = min(max(thr, 0.0), 100.0)
-            self.brake = 0.0
-        else:
-            self.integral = 0.0
-            self.throttle = 0.0
-            self.brake = min(p.brake_pct_per_kph * (-e - 1.5), 100.0)
-        # gears: by engine speed and load (a shift schedule), with a pause after a shift
-        self.shift_timer -= dt
-        if self.shift_timer <= 0.0:
-            load = self.throttle * 0.01
-            up = p.upshift_rpm
-            if p.upshift_rpm_light > 0.0:
-                up = p.upshift_rpm_light + (p.upshift_rpm - p.upshift_rpm_light) * load
-            down = p.downshift_rpm
-            if p.downshift_rpm_light > 0.0:
-                down = p.downshift_rpm_light + (p.downshift_rpm - p.downshift_rpm_light) * load
-            if v_mps * 3.6 < p.min_gear_speed_kph and v_target_mps * 3.6 < p.min_gear_speed_kph:
-                pass
-            elif engine_rpm > up and self.gear < self.n_gears:
-                self.gear += 1
-                self.shift_timer = SHIFT_PAUSE_S
-            elif engine_rpm < down and self.gear > 1:
-                self.gear -= 1
-                self.shift_timer = SHIFT_PAUSE_S
-        self.drs = 1.0 if (drs_zone and self.brake == 0.0 and v_mps * 3.6 > p.drs_min_speed_kph
-                           and self.throttle > 90.0) else 0.0
+        driver_step(self.st, self.pa, float(dt), float(v_target_mps), float(v_mps),
+                    float(engine_rpm), 1.0 if drs_zone else 0.0)
+
+
+@kernel
+def driver_step(st, pa, dt, v_target_mps, v_mps, engine_rpm, drs_zone):
+    """One (slow) step of the driver over its state `st` and parameters `pa`."""
+    e = (v_target_mps - v_mps) * 3.6
+    if e > -1.5:
+        st[D_INT] += pa[DP_KI] * e * dt
+        x = st[D_INT]
+        x = 0.0 if 0.0 > x else x                       # min(max(x, 0.0), 100.0)
+        st[D_INT] = 100.0 if 100.0 < x else x
+        thr = pa[DP_KP] * e + st[D_INT]
+        thr = 0.0 if 0.0 > thr else thr
+        st[D_THR] = 100.0 if 100.0 < thr else thr
+        st[D_BRAKE] = 0.0
+    else:
+        st[D_INT] = 0.0
+        st[D_THR] = 0.0
+        b = pa[DP_KB] * (-e - 1.5)
+        st[D_BRAKE] = 100.0 if 100.0 < b else b          # min(b, 100.0)
+    # gears: by engine speed and load (a shift schedule), with a pause after a shift
+    st[D_SHIFT_T] -= dt
+    if st[D_SHIFT_T] <= 0.0:
+        load = st[D_THR] * 0.01
+        up = pa[DP_UP]
+        if pa[DP_UP_LIGHT] > 0.0:
+            up = pa[DP_UP_LIGHT] + (pa[DP_UP] - pa[DP_UP_LIGHT]) * load
+        down = pa[DP_DOWN]
+        if pa[DP_DOWN_LIGHT] > 0.0:
+            down = pa[DP_DOWN_LIGHT] + (pa[DP_DOWN] - pa[DP_DOWN_LIGHT]) * load
+        if v_mps * 3.6 < pa[DP_MIN_GEAR_KPH] and v_target_mps * 3.6 < pa[DP_MIN_GEAR_KPH]:
+            pass
+        elif engine_rpm > up and st[D_GEAR] < pa[DP_N_GEARS]:
+            st[D_GEAR] += 1.0
+            st[D_SHIFT_T] = SHIFT_PAUSE_S
+        elif engine_rpm < down and st[D_GEAR] > 1.0:
+            st[D_GEAR] -= 1.0
+            st[D_SHIFT_T] = SHIFT_PAUSE_S
+    st[D_DRS] = 1.0 if (drs_zone != 0.0 and st[D_BRAKE] == 0.0
+                        and v_mps * 3.6 > pa[DP_DRS_MIN_KPH] and st[D_THR] > 90.0) else 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ._jit import array, compile_kernels, kernel
 from .errors import unknown_name
 from .faults import SENSOR_FAULTS, fault_params
 
@@ -57,99 +58,78 @@ SPECS = (
 )
 
 
+#: One sensor's row of the sensor table (its state, fault and range).
+SENSOR_FIELDS = ("has_state", "state", "value", "noise_i", "noise_n", "alpha", "adt", "fault",
+                 "fp_value", "fp_rate_per_s", "fp_std", "fp_period_s", "fp_duty", "t0", "lo",
+                 "hi", "q", "iq", "tau", "noise", "dbc_lo", "dbc_hi")
+(S_HAS, S_STATE, S_VALUE, S_I, S_N, S_ALPHA, S_ADT, S_FAULT, S_FP_VALUE, S_FP_RATE, S_FP_STD,
+ S_FP_PERIOD, S_FP_DUTY, S_T0, S_LO, S_HI, S_Q, S_IQ, S_TAU, S_NOISE, S_DBC_LO,
+ S_DBC_HI) = range(len(SENSOR_FIELDS))
+#: Sensor fault modes as the table holds them (0: no fault).
+FAULT_CODES = {"open": 1.0, "short": 2.0, "stuck": 3.0, "offset": 4.0, "drift": 5.0,
+               "noise": 6.0, "intermittent": 7.0}
+_FAULT_NAMES = {v: k for k, v in FAULT_CODES.items()}
+_FP_FIELDS = {"value": S_FP_VALUE, "rate_per_s": S_FP_RATE, "std": S_FP_STD,
+              "period_s": S_FP_PERIOD, "duty": S_FP_DUTY}
+
+
+def sensor_row(spec: SensorSpec, n_noise: int, start: int, noise_scale: float) -> list[float]:
+    """A new sensor's row of the sensor table."""
+    row = dict.fromkeys(SENSOR_FIELDS, 0.0)
+    q = float(spec.quant)
+    row.update(noise_i=start % n_noise, noise_n=n_noise, alpha=1.0, adt=math.nan,
+               lo=float(spec.lo), hi=float(spec.hi), q=q, iq=1.0 / q, tau=spec.tau_s,
+               noise=spec.noise_std * noise_scale, dbc_lo=float(spec.dbc_lo),
+               dbc_hi=float(spec.dbc_hi))
+    return [float(row[f]) for f in SENSOR_FIELDS]
+
+
 class Sensor:
-    """One sensor: lag -> noise -> fault -> range clip -> quantisation."""
+    """One sensor: lag -> noise -> fault -> range clip -> quantisation.
 
-    __slots__ = ("spec", "state", "value", "noise", "_buf", "_i", "_n", "_alpha", "_adt",
-                 "fault", "fparams", "t0", "lo", "hi", "q", "iq", "tau")
+    Its state is a row of the sensor table (``row``, SENSOR_FIELDS): its own, or the
+    composite plant's table row for this sensor (``row=``)."""
 
-    def __init__(self, spec: SensorSpec, noise_buf: list[float], start: int, noise_scale: float) -> None:
+    __slots__ = ("spec", "st", "_buf", "fparams")
+
+    def __init__(self, spec: SensorSpec, noise_buf, start: int, noise_scale: float,
+                 row=None, noise_array=None) -> None:
+        compile_kernels()
         self.spec = spec
-        self.lo, self.hi, self.q, self.tau = float(spec.lo), float(spec.hi), float(spec.quant), spec.tau_s
-        self.iq = 1.0 / self.q
-        self.noise = spec.noise_std * noise_scale
-        self._buf = noise_buf
-        self._n = len(noise_buf)
-        self._i = start % self._n
-        self._alpha = 1.0
-        self._adt: float | None = None
-        self.state: float | None = None
-        self.value = 0.0
-        self.fault: str | None = None
+        self._buf = array(noise_buf) if noise_array is None else noise_array
+        self.st = array(sensor_row(spec, len(noise_buf), start, noise_scale)) if row is None else row
         self.fparams: dict[str, float] = {}
-        self.t0 = 0.0
+
+    @property
+    def state(self) -> float | None:
+        return float(self.st[S_STATE]) if self.st[S_HAS] else None
+
+    @state.setter
+    def state(self, x: float | None) -> None:
+        self.st[S_HAS] = 0.0 if x is None else 1.0
+        self.st[S_STATE] = 0.0 if x is None else float(x)
+
+    @property
+    def value(self) -> float:
+        return float(self.st[S_VALUE])
+
+    @property
+    def fault(self) -> str | None:
+        return _FAULT_NAMES.get(float(self.st[S_FAULT]))
+
+    @property
+    def t0(self) -> float:
+        return float(self.st[S_T0])
 
     def reset(self, x: float) -> None:
         self.state = x
-        self.value = self._finish(x)
+        self.st[S_VALUE] = self._finish(x)
 
     def _finish(self, y: float) -> float:
-        if y < self.lo:
-            y = self.lo
-        elif y > self.hi:
-            y = self.hi
-        return math.floor(y * self.iq + 0.5) * self.q
+        return float(sensor_finish(self.st, float(y)))
 
     def read(self, x: float, dt: float, t: float) -> float:
-        y: float | None  # None: the fault set self.value itself
-        if self.state is None:
-            self.state = x
-        if self.tau > 0.0:
-            if dt != self._adt:
-                self._adt = dt
-                self._alpha = 1.0 - math.exp(-dt / self.tau)
-            self.state += (x - self.state) * self._alpha
-            y = self.state
-        else:
-            self.state = y = x
-        if self.noise:
-            i = self._i + 1
-            if i == self._n:
-                i = 0
-            self._i = i
-            y += self.noise * self._buf[i]
-        if self.fault is not None:
-            y = self._faulted(y, t)
-            if y is None:
-                return self.value
-        # clip to the range and quantise: _finish, inlined (the bench's hottest call)
-        if y < self.lo:
-            y = self.lo
-        elif y > self.hi:
-            y = self.hi
-        v = math.floor(y * self.iq + 0.5) * self.q
-        self.value = v
-        return v
-
-    def _faulted(self, y: float, t: float) -> float | None:
-        f = self.fault
-        fp = self.fparams
-        if f == "open":
-            self.value = float(self.spec.dbc_hi)
-            return None
-        if f == "short":
-            self.value = float(self.spec.dbc_lo)
-            return None
-        if f == "stuck":
-            self.value = fp["value"]
-            return None
-        if f == "offset":
-            return y + fp["value"]
-        if f == "drift":
-            return y + fp["rate_per_s"] * (t - self.t0)
-        if f == "noise":
-            i = self._i + 1
-            if i == self._n:
-                i = 0
-            self._i = i
-            return y + fp["std"] * self._buf[i]
-        # intermittent: an open circuit for the last (1 - duty) of every period
-        period = fp["period_s"]
-        phase = ((t - self.t0) % period) / period
-        if phase >= fp["duty"]:
-            self.value = float(self.spec.dbc_hi)
-            return None
-        return y
+        return float(sensor_read(self.st, self._buf, float(x), float(dt), float(t)))
 
     def inject(self, mode: str, t: float, **params) -> None:
         if mode not in SENSOR_FAULTS:
@@ -157,11 +137,80 @@ class Sensor:
         fp = fault_params(self.spec.name, SENSOR_FAULTS[mode], params)
         if mode == "stuck" and fp["value"] is None:
             fp["value"] = self.value
-        self.fault = mode
         # every parameter is a number now: "stuck" had the only one without a default
         self.fparams = {k: v for k, v in fp.items() if v is not None}
-        self.t0 = t
+        st = self.st
+        for k, v in self.fparams.items():
+            st[_FP_FIELDS[k]] = v
+        st[S_T0] = t
+        st[S_FAULT] = FAULT_CODES[mode]
 
     def clear(self) -> None:
-        self.fault = None
+        self.st[S_FAULT] = 0.0
         self.fparams = {}
+
+
+@kernel
+def sensor_finish(s, y):
+    """Clip to the range and quantise."""
+    if y < s[S_LO]:
+        y = s[S_LO]
+    elif y > s[S_HI]:
+        y = s[S_HI]
+    if y != y:
+        raise ValueError("cannot convert float NaN to integer")
+    return math.floor(y * s[S_IQ] + 0.5) * s[S_Q]
+
+
+@kernel
+def sensor_read(s, buf, x, dt, t):
+    """One reading of the sensor whose table row is `s`, of the true value `x`."""
+    if s[S_HAS] == 0.0:
+        s[S_STATE] = x
+        s[S_HAS] = 1.0
+    if s[S_TAU] > 0.0:
+        if dt != s[S_ADT]:
+            s[S_ADT] = dt
+            s[S_ALPHA] = 1.0 - math.exp(-dt / s[S_TAU])
+        s[S_STATE] += (x - s[S_STATE]) * s[S_ALPHA]
+        y = s[S_STATE]
+    else:
+        s[S_STATE] = x
+        y = x
+    if s[S_NOISE] != 0.0:
+        i = int(s[S_I]) + 1
+        if i == int(s[S_N]):
+            i = 0
+        s[S_I] = float(i)
+        y += s[S_NOISE] * buf[i]
+    f = s[S_FAULT]
+    if f != 0.0:
+        if f == 1.0:                                  # open
+            s[S_VALUE] = s[S_DBC_HI]
+            return s[S_VALUE]
+        if f == 2.0:                                  # short
+            s[S_VALUE] = s[S_DBC_LO]
+            return s[S_VALUE]
+        if f == 3.0:                                  # stuck
+            s[S_VALUE] = s[S_FP_VALUE]
+            return s[S_VALUE]
+        if f == 4.0:                                  # offset
+            y = y + s[S_FP_VALUE]
+        elif f == 5.0:                                # drift
+            y = y + s[S_FP_RATE] * (t - s[S_T0])
+        elif f == 6.0:                                # noise
+            i = int(s[S_I]) + 1
+            if i == int(s[S_N]):
+                i = 0
+            s[S_I] = float(i)
+            y = y + s[S_FP_STD] * buf[i]
+        else:
+            # intermittent: an open circuit for the last (1 - duty) of every period
+            period = s[S_FP_PERIOD]
+            phase = ((t - s[S_T0]) % period) / period
+            if phase >= s[S_FP_DUTY]:
+                s[S_VALUE] = s[S_DBC_HI]
+                return s[S_VALUE]
+    v = sensor_finish(s, y)
+    s[S_VALUE] = v
+    return v
