@@ -62,6 +62,7 @@ from .exhaust import (
     EXHAUST_STATE,
     X_CAT,
     X_EGT,
+    XP_NBUF,
     Exhaust,
     egt_steady,
     exhaust_lambda,
@@ -71,7 +72,7 @@ from .faults import PART_FAULTS, SENSOR_FAULTS, FaultMode
 from .health import H_COOL, H_INJ, H_KNOCK, H_WASTEGATE, PartHealth, health_step, health_turbo_pct
 from .health import H_TURBO as H_TURBO_V
 from .params import PlantParams
-from .sensors import SPECS, Sensor, sensor_read, sensor_row
+from .sensors import SENSOR_FIELDS, SPECS, Sensor, sensor_read, sensor_row
 from .turbo import (
     RAD_S_TO_RPM,
     T_BOOST,
@@ -214,8 +215,8 @@ VEHICLE_PARAMS = ("mass_kg", "cda_m2", "cla_front_m2", "cla_rear_m2", "drs_drag_
  VP_BRAKE_MAX, VP_BRAKE_N_PER_BAR, VP_BRAKE_TAU, VP_CLUTCH_MAX, VP_CLUTCH_LAUNCH_RPM,
  VP_CLUTCH_DAMPING, VP_RHO,
  CP_WB, CP_COASTDOWN, CP_FRONT_DRIVEN, CP_N_SLOW, CP_J_ENGINE, CP_IDLE_RPM, CP_BRAKE_DECEL,
- CP_TRACK_LEN) = range(len(VEHICLE_PARAMS) + 8)
-_N_CP = len(VEHICLE_PARAMS) + 8
+ CP_TRACK_LEN, CP_N_GEARS, CP_N_POLY) = range(len(VEHICLE_PARAMS) + 10)
+_N_CP = len(VEHICLE_PARAMS) + 10
 _MODE_CODES = {"manual": MODE_MANUAL, "dyno": MODE_DYNO, "road": MODE_ROAD, "track": MODE_TRACK}
 _MODE_NAMES = {v: k for k, v in _MODE_CODES.items()}
 
@@ -276,7 +277,8 @@ class CompositePlant:
                          + [self._wb, float(self._coastdown), float(vp.driven_axle == "front"),
                             float(self._n_slow), float(params.engine.inertia_kg_m2),
                             float(params.engine.idle_rpm), params.driver.brake_decel_g * G,
-                            self.track.length_m])
+                            self.track.length_m, float(len(vp.gear_ratios)),
+                            float(len(params.engine.ve_poly))])
         self._c = array([0.0] * len(COMPOSITE_STATE))
         self._o = array([0.0] * len(O_NAMES))
         self._u = array([0.0] * len(INPUT_NAMES))
@@ -299,32 +301,40 @@ class CompositePlant:
 
     def _pack(self) -> None:
         """Compiled: one state and one parameter array for the whole plant (each part's
-        array becomes a view of it), so that a step passes few arguments to numba."""
+        array becomes a view of it), so that a step hands numba few arguments."""
         if not _jit.COMPILED:
             return
+        n_sensors = len(self.sensors)
         parts = [(self, "_c"), (self.engine, "st"), (self.turbo, "st"), (self.exhaust, "st"),
                  (self.health, "st"), (self.driver, "st"), (self, "_sc"), (self, "_o"),
-                 (self, "_u")]
-        big = np.concatenate([getattr(obj, name) for obj, name in parts])
+                 (self, "_u"), (self.exhaust, "buf")]
+        big = np.concatenate([getattr(obj, name) for obj, name in parts]
+                             + [self._sensor_table.ravel()])
         at = 0
         for obj, name in parts:
             n = len(getattr(obj, name))
             setattr(obj, name, big[at:at + n])
             at += n
+        self._sensor_table = big[at:].reshape((n_sensors, len(SENSOR_FIELDS)))
+        for i, sensor in enumerate(self.sensors):
+            sensor.st = self._sensor_table[i]
         for f in (self.health.injectors, self.health.turbo, self.health.knock_sensor,
                   self.health.cooling):
             f._st = self.health.st
         pparts = [(self, "_cp"), (self.engine, "pa"), (self.turbo, "pa"), (self.exhaust, "pa"),
-                  (self.driver, "pa")]
+                  (self.driver, "pa"), (self, "_ratios"), (self.engine, "poly"),
+                  (self, "_noise_arr")]
         bigp = np.concatenate([getattr(obj, name) for obj, name in pparts])
         at = 0
         for obj, name in pparts:
             n = len(getattr(obj, name))
             setattr(obj, name, bigp[at:at + n])
             at += n
+        self.engine.noise = self._noise_arr
+        for sensor in self.sensors:
+            sensor._buf = self._noise_arr
         self._big_s = big
         self._big_p = bigp
-        assert len(big) == _S_LEN and len(bigp) == _P_LEN
 
     # ------------------------------------------------------------------ state
     @property
@@ -510,9 +520,7 @@ class CompositePlant:
         if self.road_load_part is not None:
             self._step_staged(dt, self.road_load_part)
         elif _jit.COMPILED:
-            packed_step(self._big_s, self._big_p, self._ratios, self.engine.poly,
-                        self._noise_arr, self.exhaust.buf, self.track.table, self._road_table,
-                        self._sensor_table, dt, 0)
+            packed_step(self._big_s, self._big_p, self.track.table, self._road_table, dt, 0)
         else:
             plant_step(*self._args(), dt)
         self._publish(_N_OUT if self._sc[SC_SLOW] != 0.0 else _N_FAST)
@@ -529,8 +537,7 @@ class CompositePlant:
         """The step with a Python part in the middle (the road_load slot's FMU): the
         kernels up to the road load, the part, then the rest."""
         if _jit.COMPILED:
-            args = (self._big_s, self._big_p, self._ratios, self.engine.poly, self._noise_arr,
-                    self.exhaust.buf, self.track.table, self._road_table, self._sensor_table, dt)
+            args = (self._big_s, self._big_p, self.track.table, self._road_table, dt)
             packed_step(*args, 1)
         else:
             plant_step_a(*self._args(), dt)
@@ -593,12 +600,14 @@ _PO_T = _PO_E + _NE_P
 _PO_X = _PO_T + _NT_P
 _PO_D = _PO_X + _NX_P
 _P_LEN = _PO_D + _ND_P
+_N_SENSOR_FIELDS = len(SENSOR_FIELDS)
 
 
 @kernel
-def packed_step(s, p, ratios, poly, noise, xbuf, track, road, sens, dt, stage):
-    """The compiled path's entry: the plant's packed arrays cut into its parts' views, then
-    the whole step (stage 0), its first half (1) or its second half (2)."""
+def packed_step(s, p, track, road, dt, stage):
+    """The compiled path's entry: the plant's packed state and parameters cut into its
+    parts' views (CompositePlant._pack), then the whole step (stage 0), its first half (1)
+    or its second half (2)."""
     c = s[_SO_C:_SO_E]
     es = s[_SO_E:_SO_T]
     ts = s[_SO_T:_SO_X]
@@ -613,6 +622,14 @@ def packed_step(s, p, ratios, poly, noise, xbuf, track, road, sens, dt, stage):
     tp = p[_PO_T:_PO_X]
     xp = p[_PO_X:_PO_D]
     dp = p[_PO_D:_P_LEN]
+    n_buf = int(xp[XP_NBUF])
+    xbuf = s[_S_LEN:_S_LEN + n_buf]
+    sens = s[_S_LEN + n_buf:].reshape((len(SENSOR_OUT), _N_SENSOR_FIELDS))
+    n_gears = int(cp[CP_N_GEARS])
+    n_poly = int(cp[CP_N_POLY])
+    ratios = p[_P_LEN:_P_LEN + n_gears]
+    poly = p[_P_LEN + n_gears:_P_LEN + n_gears + n_poly]
+    noise = p[_P_LEN + n_gears + n_poly:]
     if stage != 2:
         plant_step_a(c, cp, ratios, u, o, sc, es, ep, poly, noise, ts, tp, xs, xp, xbuf, hs, ds,
                      dp, track, road, sens, dt)
