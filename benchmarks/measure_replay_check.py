@@ -9,6 +9,8 @@ the bus), runs `hil run --rig rigs/udp.yaml SCENARIO`, stops both, then
 
 - replays the ECU's fresh recording (`hil replay ecu.blf --rig rigs/udp.yaml`): the live
   ECU and the replayed one ran the same code on the same inputs, so a FAIL is false;
+- replays it again with one EngineMode sample, then one FuelCut sample changed (in a
+  steady stretch mid-log): each must FAIL on that signal only, naming the interval;
 - judges the logger's recording offline (`hil check logger.blf --scenario S --rig
   rigs/udp.yaml`) and compares each verdict with the run's own (result.json).
 
@@ -47,7 +49,7 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20
 
 
 def one_run(k: int, work: Path, scenario: Path, group: str, port: int,
-            check: bool) -> dict:
+            check: bool, corrupt: bool = True) -> dict:
     from hil.config.rig import load_rig
     from hil.run.replay import replay
 
@@ -82,10 +84,16 @@ def one_run(k: int, work: Path, scenario: Path, group: str, port: int,
                         out_dir=run_dir / "replay")
         out["replay"] = "PASS" if report.passed else "FAIL"
         out["replay_s"] = round(time.perf_counter() - t0, 1)
+        out["frames_in"] = report.frames_in
+        out["log_s"] = round(report.duration_s, 1)
         out["replay_mismatched"] = {f"{s.message}.{s.signal}": s.mismatched
                                     for s in report.signals if s.mismatched}
         if not report.passed:
             (run_dir / "replay.txt").write_text(report.table())
+        if corrupt:
+            out["corrupted"] = {f"{m}.{sg}": _corrupted_fails(ecu_blf, load_rig(tmp_rig),
+                                                               run_dir, m, sg)
+                                for m, sg in (("EcuStatus", "EngineMode"), ("EcuFast", "FuelCut"))}
     else:
         out["replay"] = f"no ecu.blf ({ecu_out[-300:]})"
     if check:
@@ -112,6 +120,42 @@ def one_run(k: int, work: Path, scenario: Path, group: str, port: int,
     return out
 
 
+def _corrupted_fails(blf: Path, rig, run_dir: Path, message: str, signal_name: str) -> str:
+    """One sample of ``signal_name`` changed in a steady stretch of the fresh recording:
+    'named' when the replay fails on that signal only, with an interval at that time."""
+    import can
+    import cantools
+
+    from hil.run.replay import replay
+
+    db = cantools.database.load_file(str(rig.dbc))
+    msg = db.get_message_by_name(message)
+    frames = list(can.LogReader(str(blf)))
+    mine = [m for m in frames if m.arbitration_id == msg.frame_id and not m.is_rx]
+    values = [msg.decode(m.data, decode_choices=False)[signal_name] for m in mine]
+    mid = len(mine) // 2
+    k = next((i for i in sorted(range(20, len(mine) - 20), key=lambda i: abs(i - mid))
+              if len(set(values[i - 20:i + 21])) == 1), None)
+    if k is None:
+        return "no steady stretch"
+    decoded = msg.decode(mine[k].data, decode_choices=False)
+    decoded[signal_name] = 1 if values[k] != 1 else 0
+    mine[k].data = bytearray(msg.encode(decoded, strict=False))
+    path = run_dir / f"corrupt_{signal_name}.blf"
+    with can.BLFWriter(str(path)) as writer:
+        for m in frames:
+            writer.on_message_received(m)
+    report = replay(path, rig, skip_s=0)
+    at = mine[k].timestamp - frames[0].timestamp
+    failed = [s for s in report.signals if not s.passed]
+    # Intervals are on the replay's time axis: the log's, less the ECU's schedule origin.
+    named = [iv for s in failed if s.signal == signal_name for iv in s.intervals
+             if abs(iv.from_s - (at - report.origin_s)) < 0.02]
+    if [s.signal for s in failed] == [signal_name] and named:
+        return "named"
+    return f"not named: failed {[s.signal for s in failed]}, at {at:.3f} s"
+
+
 def _rig_on(template: Path, group: str, port: int) -> str:
     """rigs/udp.yaml on another group and port, with absolute references."""
     import yaml
@@ -130,6 +174,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--scenario", default="scenarios/safety/egt_overtemp.yaml")
     parser.add_argument("--no-check", action="store_true", help="replay only")
+    parser.add_argument("--no-corrupt", action="store_true",
+                        help="skip the corrupted-sample replays of each recording")
     parser.add_argument("--keep", default=None, help="keep recordings in this directory")
     args = parser.parse_args()
     from hil.bus.isolation import enter_private_network
@@ -141,11 +187,16 @@ def main() -> None:
     rows = []
     for k in range(args.runs):
         row = one_run(k, work, (REPO / args.scenario).resolve(), "239.74.200.7",
-                      45000 + k, check=not args.no_check)
+                      45000 + k, check=not args.no_check, corrupt=not args.no_corrupt)
         rows.append(row)
         print(json.dumps(row), flush=True)
     fails = sum(r.get("replay") == "FAIL" for r in rows)
     print(f"replay: {fails} FAIL of {len(rows)} fresh recordings (each a false FAIL)")
+    if not args.no_corrupt:
+        named = sum(v == "named" for r in rows for v in r.get("corrupted", {}).values())
+        total = sum(len(r.get("corrupted", {})) for r in rows)
+        print(f"corrupted: {named} of {total} one-sample corruptions (EngineMode, FuelCut) "
+              "FAILED naming their interval and that signal only")
     if not args.no_check:
         same = sum(r.get("check_same") is True for r in rows)
         print(f"check: {same} of {len(rows)} runs with the same verdicts offline as live")

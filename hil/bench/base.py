@@ -10,7 +10,8 @@ between the two is behind the protocol's methods, never a branch in the caller:
 - :meth:`Bench.preflight` -- is the rig fit to run on? (SIL: always, nothing to check; a
   wall-clock rig: the bus, the ECU's messages, the bench's own pacing)
 - :meth:`Bench.qualify` -- the verdicts as this rig can vouch for them (SIL: as they are;
-  a wall-clock rig: INCONCLUSIVE where its pacing cannot resolve a bound)
+  a wall-clock rig: INCONCLUSIVE where its pacing cannot resolve a bound or a stall could
+  have decided them); :meth:`Bench.qualify_error` the same for a step error
 - :meth:`Bench.figures` -- the run's figures for the report (bus, tasks, ECU counters; a
   wall-clock rig adds its pacing and timestamp sources)
 """
@@ -50,6 +51,27 @@ class InconclusiveVerdict(Verdict):
         where = ":".join(map(str, self.where)) + ": " if self.where else ""
         measured = "PASS" if self.measured_passed else "FAIL"
         return f"{where}INCONCLUSIVE {self.message} (measured {measured}; {self.reason})"
+
+
+def timing_bound_ns(expectation: Any) -> int | None:
+    """The timing bound of one expectation (latency max, period jitter, eventually
+    within), or None for one without."""
+    from hil.scenario.model import Eventually, Latency, Period
+
+    if isinstance(expectation, Latency):
+        return expectation.max_ns
+    if isinstance(expectation, Period):
+        return expectation.jitter_ns
+    if isinstance(expectation, Eventually):
+        return expectation.within_ns
+    return None
+
+
+def tightest_timing_bound_ns(expectations: Any) -> int | None:
+    """The tightest timing bound of a scenario's expectations, or None if it has none:
+    what a wall rig's preflight self-test must resolve before the scenario runs."""
+    bounds = [b for b in (timing_bound_ns(e) for e in expectations) if b]
+    return min(bounds) if bounds else None
 
 
 def is_inconclusive(verdict: Verdict) -> TypeGuard[InconclusiveVerdict]:
@@ -99,6 +121,16 @@ class Fitness:
 
     def add(self, name: str, status: str, detail: str) -> None:
         self.checks.append(FitnessCheck(name, status, detail))
+
+    @property
+    def unfit_reason(self) -> str | None:
+        """When the only failed check is the bench's own pacing (the self-test could not
+        resolve the timing bound asked of it), why: the rig cannot judge the scenario,
+        which is then INCONCLUSIVE rather than failed. None otherwise."""
+        failed = [c for c in self.checks if c.status == "FAIL"]
+        if failed and all(c.name == "self-test pacing" for c in failed):
+            return "preflight self-test: " + failed[0].detail
+        return None
 
     def table(self) -> str:
         width = max([len(c.name) for c in self.checks] + [5])
@@ -159,7 +191,7 @@ class Bench(Protocol):
 
     def on_step(self, hook: Callable[[int], None]) -> None: ...
 
-    def preflight(self) -> Fitness: ...
+    def preflight(self, timing_bound_ns: int | None = None) -> Fitness: ...
 
     def start(self) -> None: ...
 
@@ -168,6 +200,8 @@ class Bench(Protocol):
     def run_for(self, seconds: float) -> None: ...
 
     def qualify(self, verdicts: Sequence[Verdict]) -> list[Verdict]: ...
+
+    def qualify_error(self, t_ns: int) -> str | None: ...
 
     def figures(self) -> dict[str, Any]: ...
 
@@ -234,12 +268,17 @@ class LoopBase:
     def run_for(self, seconds: float) -> None:
         self.run_until(self.env.now + round(seconds * NS_PER_S))
 
-    def preflight(self) -> Fitness:
+    def preflight(self, timing_bound_ns: int | None = None) -> Fitness:
         """Nothing to check: the bench assembled this loop itself."""
         return Fitness(self.rig.name)
 
     def qualify(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         return list(verdicts)
+
+    def qualify_error(self, t_ns: int) -> str | None:
+        """Why a step error at ``t_ns`` (a wait_until that gave up) may be the rig's doing,
+        or None: in simulated time nothing stalls."""
+        return None
 
     network: Any   # narrowed by each bench
     ecu: Any

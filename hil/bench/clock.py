@@ -89,9 +89,18 @@ class WallClockEnvironment(NsEnvironment):
     """
 
     def __init__(self, *, spin_ns: int = 150_000, overrun_ns: int = 1_000_000,
-                 max_block_ns: int = 5_000_000, record_lateness: bool = True) -> None:
+                 max_block_ns: int = 5_000_000, record_lateness: bool = True,
+                 resolution_ns: int = 1) -> None:
         super().__init__(initial_time=0)
+        if resolution_ns < 1:
+            raise ValueError(f"resolution must be >= 1 ns, got {resolution_ns}")
         self.spin_ns = spin_ns
+        #: Input handled between events is seen at the wall time floored to this grid
+        #: (events run at their own scheduled times). hil ecu uses 1 us: every time it
+        #: handles or sends a frame at is then a whole microsecond of its clock, which its
+        #: trace carries exactly through python-can's float timestamps (238 ns apart at
+        #: today's Unix time), so hil replay can rebuild its timeline to the nanosecond.
+        self.resolution_ns = resolution_ns
         self.overrun_ns = overrun_ns
         self.max_block_ns = max_block_ns
         self.overruns = 0
@@ -117,10 +126,15 @@ class WallClockEnvironment(NsEnvironment):
     def wall_now_ns(self) -> int:
         return time.perf_counter_ns() - self._origin_ns
 
+    def _view(self, wall: int) -> int:
+        """The wall time as input handled now is stamped: floored to the resolution."""
+        res = self.resolution_ns
+        return wall if res == 1 else wall - wall % res
+
     def advance_to_wall(self) -> None:
         """Move ``now`` up to the wall time (never past the next event): a frame received
         mid-wait is then handled at the time it arrived, not when the wait began."""
-        wall = time.perf_counter_ns() - self._origin_ns
+        wall = self._view(time.perf_counter_ns() - self._origin_ns)
         if wall > self._now:
             nxt = self.peek()
             self._now = wall if nxt is Infinity else min(wall, nxt)
@@ -144,7 +158,7 @@ class WallClockEnvironment(NsEnvironment):
                     # frames that arrived meanwhile, so a late task does not see a stale
                     # reception time (a false timeout) for a frame that is waiting unread.
                     drained = True
-                    self._now = max(self._now, min(perf() - origin, deadline))
+                    self._now = max(self._now, min(self._view(perf() - origin), deadline))
                     for poll in self._pollers:
                         poll(0)
                     continue
@@ -153,7 +167,7 @@ class WallClockEnvironment(NsEnvironment):
                 block = min(remaining - spin, self.max_block_ns)
                 if self._pollers:
                     # Time may only advance, and never past the next event.
-                    wall = perf() - origin
+                    wall = self._view(perf() - origin)
                     if wall > self._now:
                         self._now = wall if deadline is Infinity else min(wall, deadline)
                     for poll in self._pollers:

@@ -26,6 +26,25 @@ from hil.nodes.ecu import EcuRuntime
 from hil.nodes.ecu_config import load_calibration
 from hil.trace.export import export
 
+#: The grid of hil ecu's clock for the frames it handles between its events (its schedule
+#: is whole microseconds too: task periods, offsets and execution times in the ECU config).
+HANDLING_RESOLUTION_NS = 1_000
+
+
+def configure_session(ecu: EcuRuntime, rig: RigConfig, config: Any,
+                      calibration: str | Path | None) -> None:
+    """What the rig's ``session:`` asks of the ECU runtime ``hil ecu`` runs: honour the
+    reset request, supervise from the first reception, reload the power-on calibration on
+    a reset. ``hil replay`` configures its ECU with this too, so a replay of ``hil ecu``'s
+    trace resets and wakes where the live ECU did."""
+    session = rig.session
+    if session is None:
+        return
+    chosen = calibration if calibration is not None else rig.calibration
+    ecu.session(reset_request=session.request,
+                wake_on_bus=session.supervision == "first_reception",
+                reload_calibration=lambda: load_calibration(config, chosen))
+
 
 class EcuEmulator:
     """``hil ecu``: the ECU runtime alone, in wall-clock time on the rig's bus.
@@ -40,7 +59,9 @@ class EcuEmulator:
         self.rig = rig
         self.db, self.codec = load_contract(rig)
         check_session(rig.session, self.db)
-        self.env = WallClockEnvironment()
+        # A 1 us grid for what it handles between events: its trace then carries its
+        # timeline exactly (hil replay of it is exact; hil.bench.clock).
+        self.env = WallClockEnvironment(resolution_ns=HANDLING_RESOLUTION_NS)
         senders = {m.frame_id: (m.senders[0] if m.senders else "?") for m in self.db.messages}
         bus: list[RecordingBus] = []
 
@@ -67,13 +88,7 @@ class EcuEmulator:
         assert loop.ecu is not None and loop.ecu_config is not None
         self.trace = loop.trace
         self.ecu: EcuRuntime = loop.ecu
-        session = rig.session
-        if session is not None:
-            config = loop.ecu_config
-            chosen = calibration if calibration is not None else rig.calibration
-            self.ecu.session(reset_request=session.request,
-                             wake_on_bus=session.supervision == "first_reception",
-                             reload_calibration=lambda: load_calibration(config, chosen))
+        configure_session(self.ecu, rig, loop.ecu_config, calibration)
         self.config = loop.ecu_config
         self._realtime = realtime
         self._cpu = cpu

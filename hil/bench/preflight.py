@@ -24,18 +24,22 @@ from typing import Any
 
 import numpy as np
 
-from hil.bench.base import Fitness, InconclusiveVerdict
+from hil.bench.base import Fitness, InconclusiveVerdict, timing_bound_ns
 from hil.bench.base import is_inconclusive as is_inconclusive  # re-exported
+from hil.bench.base import tightest_timing_bound_ns as tightest_timing_bound_ns  # re-exported
 from hil.config.rig import RigConfig, SanityRange
 from hil.config.units import UnitError, format_time_ns, parse_time_ns
 from hil.config.yamlio import error_at
 from hil.nodes import ECU
 from hil.scenario.expect import Verdict
-from hil.scenario.model import Budget, Eventually, Latency, Period
+from hil.scenario.model import Budget
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
 from hil.wire.e2e import E2ERx, RxStatus
 
 PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
+#: The self-test's check name: a preflight whose only failure it is says the rig cannot
+#: judge the timing asked of it (Fitness.unfit_reason): the scenario is INCONCLUSIVE.
+PACING_CHECK = "self-test pacing"
 
 #: Overruns (events more than 1 ms late) disqualify bounds under this; longer bounds are
 #: judged by the lateness p99 and maximum alone.
@@ -65,14 +69,7 @@ def resolvable(bound_ns: float, pacing: dict[str, Any]) -> str | None:
             + ", ".join(problems) + f" ({pacing.get('policy', '')})")
 
 
-def _time_bound(expectation: Any) -> int | None:
-    if isinstance(expectation, Latency):
-        return expectation.max_ns
-    if isinstance(expectation, Period):
-        return expectation.jitter_ns
-    if isinstance(expectation, Eventually):
-        return expectation.within_ns
-    return None
+_time_bound = timing_bound_ns   # the name hil.bench.fitness and older callers use
 
 
 def _inconclusive(v: Verdict, message: str, reason: str) -> InconclusiveVerdict:
@@ -118,12 +115,15 @@ def _seconds(rig: RigConfig, key: str, default: str) -> float:
 
 
 def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: bool = True,
-                  warmup_s: float = 0.3, own_ecu: bool = True) -> Fitness:
+                  warmup_s: float = 0.3, own_ecu: bool = True,
+                  timing_bound_ns: int | None = None) -> Fitness:
     """Run the rig's plant node against the ECU on the wire for a moment and check it.
 
     The ECU is first brought to its known state by the rig's session policy (a reset
     request; with ``own_ecu`` and ``session: {restart: process}`` a ``hil ecu`` of its
     own for the preflight), so what is checked is the ECU a scenario will meet.
+    ``timing_bound_ns``: the tightest timing bound of what will run (the scenario's); the
+    self-test FAILS when the bench's pacing cannot resolve it. None: the rig's step.
     """
     from hil.bench.session import EcuProcess
 
@@ -134,14 +134,15 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
     process = (EcuProcess(rig) if own_ecu and session is not None
                and session.restart == "process" else None)
     try:
-        return _run_preflight(rig, report, listen, tolerance, realtime, warmup_s)
+        return _run_preflight(rig, report, listen, tolerance, realtime, warmup_s,
+                              timing_bound_ns)
     finally:
         if process is not None:
             process.stop()
 
 
 def _run_preflight(rig: RigConfig, report: Fitness, listen: float, tolerance: float,
-                   realtime: bool, warmup_s: float) -> Fitness:
+                   realtime: bool, warmup_s: float, timing_bound_ns: int | None) -> Fitness:
     from hil.bench.session import reach_known_state
     from hil.bench.wall import WallBench
 
@@ -173,17 +174,29 @@ def _run_preflight(rig: RigConfig, report: Fitness, listen: float, tolerance: fl
     _check_ecu_messages(report, bench, trace, warmup_s, tolerance)
     _check_sanity(report, trace, warmup_s, rig.sanity)
     _check_ecu_state(report, rig, trace, bench, warmup_s)
-    p = report.pacing
+    bound = timing_bound_ns if timing_bound_ns is not None else rig.step_ns
+    pacing_check(report, report.pacing, bound, "the tightest timing bound to be judged"
+                 if timing_bound_ns is not None else "the rig's step")
+    return report
+
+
+def pacing_check(report: Fitness, pacing: dict[str, Any], bound_ns: int, whose: str) -> None:
+    """The self-test: the bench's own pacing must resolve ``bound_ns`` (the tightest timing
+    bound to be judged), else the check FAILS naming the figures and the worst stall."""
+    p = pacing
     figures_text = (f"lateness p50 {p['p50_us']:.1f} us, p99 {p['p99_us']:.1f} us, max "
                     f"{p['max_us']:.1f} us, {p['overruns']} overruns over {p['events']} events "
                     f"({p['policy']})")
-    reason = resolvable(1_000_000, p)
+    reason = resolvable(bound_ns, p)
     if reason is None:
-        report.add("self-test pacing", PASS, f"{figures_text}; holds 1 ms timing bounds")
-    else:
-        report.add("self-test pacing", WARN, f"{figures_text}; 1 ms timing expectations will "
-                   f"be INCONCLUSIVE: {reason}")
-    return report
+        report.add(PACING_CHECK, PASS, f"{figures_text}; resolves {whose}, "
+                   f"{format_time_ns(bound_ns)}")
+        return
+    worst = p.get("worst_stall")
+    stall = ("" if worst is None else f"; worst stall {worst['late_us'] / 1e3:.2f} ms at "
+             f"{worst['t_s']:.3f} s of the listen")
+    report.add(PACING_CHECK, FAIL, f"{figures_text}{stall}; cannot resolve {whose}, "
+               f"{format_time_ns(bound_ns)}: {reason}")
 
 
 def _check_ecu_state(report: Fitness, rig: RigConfig, trace: Any, bench: Any,
@@ -216,14 +229,14 @@ def _check_ecu_state(report: Fitness, rig: RigConfig, trace: Any, bench: Any,
                             f"(values seen: {sorted({float(v) for v in np.unique(values)})})")
     wanted = ", ".join(f"{n} {v:g}" for n, v in rig.session.ready.items())
     tolerance = ecu_stall_tolerance_ns(rig, bench.db)
-    stalls = [(t, late) for t, late in bench.env.stalls
-              if tolerance is not None and late > tolerance
-              and (first_bad is None or t <= first_bad)]
+    stalls = [s for s in bench.stalls()
+              if tolerance is not None and s.late_ns > tolerance
+              and (first_bad is None or s.t_ns <= first_bad)]
     if problems and stalls and first_bad is not None:
-        t, late = max(stalls, key=lambda x: x[1])
+        worst = max(stalls, key=lambda s: s.late_ns)
         report.add("ECU state", WARN, f"left its known state ({wanted}): " + "; ".join(problems)
-                   + f" -- after the bench stalled {format_time_ns(late)} at {t / 1e9:.3f} s "
-                   f"(the ECU's supervision tolerates {format_time_ns(tolerance or 0)})")
+                   + f" -- after {worst.text()} (the ECU's supervision tolerates "
+                   f"{format_time_ns(tolerance or 0)})")
     elif problems:
         report.add("ECU state", FAIL, f"not in its known state ({wanted}) during the listen: "
                    + "; ".join(problems))

@@ -107,7 +107,7 @@ def reach_known_state(rig: RigConfig, db: Any, codec: Codec) -> SessionOutcome:
     if ready:
         how = {"reset: command": f"reset request {policy.request} sent",
                "reset: none": "not reset (reset: none)",
-               "restart: process": "hil ecu started for this scenario"}[policy.how]
+               "restart: process": "hil ecu started afresh for this scenario's run"}[policy.how]
         return SessionOutcome(True, f"{policy.how}: {how}; ECU showed {wanted} after "
                               f"{took:.2f} s")
     if policy.reset == "none":

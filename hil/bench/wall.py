@@ -42,6 +42,7 @@ from hil.nodes.operator import BenchNode
 from hil.nodes.plant import PlantNode
 
 if TYPE_CHECKING:
+    from hil.bench.fitness import Stall
     from hil.bench.session import EcuProcess
     from hil.scenario.expect import Verdict
     from hil.trace import Trace
@@ -153,12 +154,15 @@ class WallBench(LoopBase):
     def from_rig(cls, rig: str | Path | RigConfig, **kwargs: Any) -> WallBench:
         return cls(rig if isinstance(rig, RigConfig) else load_rig(rig), **kwargs)
 
-    def preflight(self) -> Fitness:
+    def preflight(self, timing_bound_ns: int | None = None) -> Fitness:
         """The rig's preflight (bus, ECU messages, values, the ECU's state, the bench's own
         pacing), run on a bench of its own before this one starts, then the rig's ECU
         session (:func:`hil.bench.session.reach_known_state`) as the last step before t=0;
-        remembered for :meth:`qualify`. With ``session: {restart: process}`` the ECU
-        process is started here and stopped by :meth:`close`."""
+        remembered for :meth:`qualify`. With ``session: {restart: process}`` an ECU
+        process is started here for the preflight, then a fresh one for the run (the
+        preflight's has latched the bench's silence after its listen), stopped by
+        :meth:`close`. ``timing_bound_ns``: the
+        scenario's tightest timing bound, which the self-test must resolve."""
         from hil.bench.preflight import FAIL, PASS, run_preflight
         from hil.bench.session import EcuProcess, reach_known_state
 
@@ -166,8 +170,16 @@ class WallBench(LoopBase):
         if session is not None and session.restart == "process" and self._ecu_process is None:
             self._ecu_process = EcuProcess(self.rig, calibration=self._calibration)
         self._preflight = fitness = run_preflight(self.rig, realtime=self._realtime,
-                                                  own_ecu=False)
+                                                  own_ecu=False,
+                                                  timing_bound_ns=timing_bound_ns)
         if fitness.passed and session is not None:
+            if self._ecu_process is not None:
+                # The preflight's listen ended with the bench gone: its ECU has latched the
+                # missing frames. The run gets a fresh one, at power-on (its supervision
+                # starting at the first frame of the run).
+                self._ecu_process.stop()
+                self._ecu_process = None
+                self._ecu_process = EcuProcess(self.rig, calibration=self._calibration)
             outcome = reach_known_state(self.rig, self.db, self.codec)
             fitness.add("ECU session", PASS if outcome.ok else FAIL, outcome.detail)
             self.session = outcome.detail
@@ -212,6 +224,10 @@ class WallBench(LoopBase):
     def figures(self) -> dict[str, Any]:
         figures = super().figures()
         figures["pacing"] = self.pacing()
+        ecu = [s for s in self.stalls() if s.who == "ecu"]
+        worst = max(ecu, key=lambda s: s.late_ns, default=None)
+        figures["ecu_stalls"] = {"stalls": len(ecu), "worst_stall": None if worst is None else
+                                 {"t_s": worst.t_ns / 1e9, "late_us": worst.late_ns / 1e3}}
         figures["timestamps"] = {"sent": "bench clock when handed to the interface",
                                  "received": self.bus.timestamp_source}
         if self._preflight is not None:
@@ -233,9 +249,29 @@ class WallBench(LoopBase):
         qualified = qualify_verdicts(list(verdicts), pacing,
                                      timestamps=self.bus.timestamp_source,
                                      external_ecu=self.rig.ecu == "external")
-        # Every other verdict the bench's own stalls could have decided (hil.bench.fitness).
-        return qualify_stalls(qualified, self.env.stalls, end_ns=self.now_ns,
+        # Every other verdict the bench's own stalls (or, for an ECU process on this
+        # machine, the ECU side's) could have decided (hil.bench.fitness).
+        return qualify_stalls(qualified, self.stalls(), end_ns=self.now_ns,
                               tolerance_ns=ecu_stall_tolerance_ns(self.rig, self.db))
+
+    def stalls(self) -> list[Stall]:
+        """The run's stalls: the bench's (its clock's overruns) and, when the ECU is a
+        process on this machine, the ECU side's (gaps in its frames; hil.bench.fitness)."""
+        from hil.bench.fitness import as_stalls, ecu_on_this_machine, ecu_stalls
+
+        found = as_stalls(self.env.stalls)
+        if self.trace is not None and self.rig.ecu == "external" \
+                and ecu_on_this_machine(self.rig):
+            found += ecu_stalls(self.trace, self.db, ECU)
+        return sorted(found, key=lambda s: s.t_ns)
+
+    def qualify_error(self, t_ns: int) -> str | None:
+        """A step error at ``t_ns`` after a stall beyond the ECU's supervision tolerance is
+        the rig's doing as much as the ECU's: the reason, or None."""
+        from hil.bench.fitness import ecu_stall_tolerance_ns, qualify_error
+
+        return qualify_error(self.stalls(), t_ns,
+                             tolerance_ns=ecu_stall_tolerance_ns(self.rig, self.db))
 
     def close(self) -> None:
         """Restore scheduling, flush the trace, release the buses (also after a failure)."""

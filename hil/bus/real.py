@@ -129,7 +129,8 @@ class RecordingBus(can.BusABC):
         return "interface receive timestamps"
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
-        t_handed = self.env.wall_now_ns()
+        # "handling": the node's own view, the clock's time it sent at (its schedule).
+        t_handed = self.env.now if self._stamp_handling else self.env.wall_now_ns()
         self.inner.send(msg, timeout)
         self.frames_sent += 1
         if self._own_echo:

@@ -218,9 +218,14 @@ class ReplayReport:
 def _ecu_on(env: simpy.Environment, bus: _ReplayBus, rig: RigConfig, db: Any, codec: Codec,
             calibration: str | Path | None) -> EcuRuntime:
     """The rig's ECU runtime (controllers, calibration) on the replay bus, started."""
+    from hil.bench.emulator import configure_session
+
     loop = assemble(rig, env, lambda node: bus, nodes=(ECU,), db=db, codec=codec,
                     calibration=calibration, trace=False)
-    assert loop.ecu is not None
+    assert loop.ecu is not None and loop.ecu_config is not None
+    # The session the live ECU ran (hil ecu): reset requests in the log re-initialise the
+    # replayed ECU too, and supervision starts at its first reception as it did live.
+    configure_session(loop.ecu, rig, loop.ecu_config, calibration)
     loop.ecu.start()
     return loop.ecu
 
@@ -309,6 +314,28 @@ def _recover_origin(rec: dict[int, np.ndarray], schedule: dict[int, int],
                     f"of id 0x{fine:X} ({c_fine / 1e6:g} ms) and {len(rec[coarse])} of "
                     f"0x{coarse:X} ({c_long / 1e6:g} ms), less a recorder delay of "
                     f"{delay_ns / 1e3:.0f} us")
+
+
+#: hil ecu handles and sends frames on a 1 us grid of its clock (hil.bench.emulator); a
+#: log whose every time lies within GRID_SLACK_NS of that grid is put back onto it: the
+#: float timestamps of python-can's readers move a Unix time by up to 119 ns each way.
+GRID_NS = 1_000
+GRID_SLACK_NS = 300
+
+
+def _on_grid(times: np.ndarray) -> bool:
+    """Whether every time (ns from the log's first frame) is a whole microsecond within
+    the float rounding of the log's timestamps: the trace of hil ecu's own timeline."""
+    if not times.size:
+        return False
+    off = np.abs((times + GRID_NS // 2) % GRID_NS - GRID_NS // 2)
+    return bool(off.max() <= GRID_SLACK_NS)
+
+
+def _snapper(on_grid: bool) -> Callable[[np.ndarray], np.ndarray]:
+    if not on_grid:
+        return lambda t: t
+    return lambda t: ((t + GRID_NS // 2) // GRID_NS) * GRID_NS
 
 
 def _keys(times: np.ndarray, trigger_t: np.ndarray | None, slot: tuple[int, int] | None,
@@ -440,11 +467,13 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
     if not is_input.any():
         raise TraceError(f"{logged.path}: no frame the ECU receives (plant or bench messages) "
                          "in the log")
-    in_t = all_frames.t_end_ns[is_input]
+    on_grid = _on_grid(all_frames.t_end_ns[data_rows])
+    grid = _snapper(on_grid)
+    in_t = grid(all_frames.t_end_ns[is_input])
     in_id = all_frames.id[is_input]
     in_data = all_frames.data[is_input]
     in_dlc = all_frames.dlc[is_input]
-    rec = {m.frame_id: trace.frames(m).t_end_ns for m in ecu_msgs}
+    rec = {m.frame_id: grid(trace.frames(m).t_end_ns) for m in ecu_msgs}
     cycles = {m.frame_id: cycle_time_ns(m) or 0 for m in ecu_msgs}
     longest = max((c for c in cycles.values()), default=0) or 100_000_000
     schedule = _dry_schedule(rig, db, codec, calibration, ecu_ids, longest)
@@ -460,7 +489,7 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
     inputs_by_id = {int(f): in_t[in_id == f] for f in np.unique(in_id)}
     in_cycles = {m.frame_id: cycle_time_ns(m) or 0 for m in db.messages}
     delay = _recorder_delay(rec, triggered, inputs_by_id, in_cycles)
-    first_frame = int(all_frames.t_end_ns[data_rows][0])
+    first_frame = int(grid(all_frames.t_end_ns[data_rows][:1])[0])
     origin, how = _recover_origin(rec, schedule, cycles, first_frame, delay)
 
     env = simulated_environment()
@@ -504,7 +533,10 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
         replayed.add_frame(t, t, fid, data, 0, 0)
     replayed.close()
     recorded_outputs = int(sum(len(v) for v in rec.values()))
-    report = ReplayReport(str(logged.path), logged.timestamp_source, n_in, recorded_outputs,
+    source = logged.timestamp_source + (
+        f"; every time on a {GRID_NS // 1000} us grid (within {GRID_SLACK_NS} ns), restored "
+        "to it" if on_grid else "")
+    report = ReplayReport(str(logged.path), source, n_in, recorded_outputs,
                           len(bus.sent), (end_ns - 1) / 1e9, skip_s, origin / 1e9, how)
     skip_ns = round(skip_s * 1e9)
     for message in ecu_msgs:
@@ -513,7 +545,7 @@ def replay(log: str | os.PathLike[str] | LogTrace, rig: RigConfig, *,
             continue
         rec_series = trace.decoded(message)
         rep_series = replayed.decoded(message)
-        rec_t = next(iter(rec_series.values())).t_ns + shift
+        rec_t = grid(next(iter(rec_series.values())).t_ns) + shift
         rep_t = next(iter(rep_series.values())).t_ns if rep_series else np.zeros(0, np.int64)
         cycle = cycles[fid] or longest
         window = round((window_ms * 1e6) if window_ms is not None else cycle)

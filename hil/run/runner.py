@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.bench import Bench, open_bench
-from hil.bench.base import is_inconclusive
+from hil.bench.base import is_inconclusive, tightest_timing_bound_ns
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
 from hil.config.yamlio import LocDict, load_yaml
 from hil.errors import ConfigError, HilError, PlantStepError, ScenarioError
@@ -51,6 +51,9 @@ class ScenarioResult:
     figures: dict[str, Any] = field(default_factory=dict)
     trace_sha256: str | None = None   # hil.trace.digest: equal means bit-identical runs
     interrupted: str | None = None    # the signal that cut the run short (SIGINT, SIGTERM)
+    #: Why ``error`` may be the rig's doing, not the ECU's (a preflight the bench's pacing
+    #: failed, a wait_until after a stall): the scenario is then INCONCLUSIVE, never FAIL.
+    error_inconclusive: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -66,15 +69,17 @@ class ScenarioResult:
             return "interrupted"
         if self.passed:
             return "pass"
-        if self.error is None and all(v.passed or is_inconclusive(v)
-                                      for v in self.verdicts):
+        if (self.error is None or self.error_inconclusive is not None) and all(
+                v.passed or is_inconclusive(v) for v in self.verdicts):
             return "inconclusive"
         return "fail"
 
     def failure_text(self) -> str:
         """What failed, as a calibration engineer reads it: one line per failure."""
         lines = []
-        if self.error:
+        if self.error and self.error_inconclusive:
+            lines.append(f"INCONCLUSIVE {self.error} ({self.error_inconclusive})")
+        elif self.error:
             lines.append(self.error)
         for v in self.verdicts:
             if not v.passed:
@@ -93,6 +98,7 @@ class ScenarioResult:
             "interrupted": self.interrupted,
             "duration_s": self.scenario.duration_ns / 1e9,
             "error": self.error,
+            "error_inconclusive": self.error_inconclusive,
             "sim_s": self.sim_ns / 1e9,
             "wall_s": self.wall_s,
             "speed": (self.sim_ns / 1e9) / self.wall_s if self.wall_s > 0 else None,
@@ -265,11 +271,15 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
     player = ScenarioPlayer(bench, scenario)
     wall0 = time.perf_counter()
     error: str | None = None
+    undecided: str | None = None   # why the error may be the rig's (ScenarioResult)
     stopped_by: int | None = None
+    started = False
     try:
-        fitness = bench.preflight()
+        fitness = bench.preflight(tightest_timing_bound_ns(scenario.expect))
         if not fitness.passed:
+            undecided = fitness.unfit_reason
             raise ScenarioAbort("preflight failed:\n" + fitness.table())
+        started = True
         bench.start()
         proc = bench.env.process(player.process())
         chunk = min(max(scenario.duration_ns // 20, 10_000_000), _STOP_CHECK_NS)
@@ -306,9 +316,14 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
             f"{scenario.duration_ns / 1e9:g} s (simulated); the trace holds what was "
             "recorded until then"), bench.now_ns, wall, interrupted=name)
     else:
+        # A run that never started (its preflight failed) has no verdicts, only its error.
         verdicts = bench.qualify(evaluate_all(scenario.expect, bench.trace,
-                                              task_times=bench.ecu.task_times()))
-        result = ScenarioResult(scenario, verdicts, player.records, error, bench.now_ns, wall)
+                                              task_times=bench.ecu.task_times())) \
+            if started else []
+        if error is not None and error == player.error and player.error_t_ns is not None:
+            undecided = bench.qualify_error(player.error_t_ns)
+        result = ScenarioResult(scenario, verdicts, player.records, error, bench.now_ns, wall,
+                                error_inconclusive=undecided)
     from hil.trace.digest import trace_digest
 
     result.trace_sha256 = trace_digest(bench.trace)[0]

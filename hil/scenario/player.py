@@ -94,6 +94,8 @@ class ScenarioPlayer:
         self.records = [StepRecord(s.index, s.describe(), None, "not reached", s.where)
                         for s in scenario.steps]
         self.error: str | None = None
+        #: When the step error happened (a wait_until gave up), for the rig's qualify_error.
+        self.error_t_ns: int | None = None
         self._bus_faults: list[tuple[Fault, Any]] = []
         self._frame_ids = {m.name: m.frame_id for m in bench.db.messages}
         self._lengths = {m.name: m.length for m in bench.db.messages}
@@ -118,6 +120,7 @@ class ScenarioPlayer:
                         self.error = (f"{where}wait_until {step.wait_until} did not hold within "
                                       f"{format_time_ns(step.timeout_ns or 0)} "
                                       f"(gave up at t={env.now / 1e9:.4f} s)")
+                        self.error_t_ns = env.now
                         self.bench.event("timeout", self.error)
                         raise ScenarioAbort(self.error)
                     yield env.timeout(1_000_000)

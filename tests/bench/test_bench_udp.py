@@ -179,3 +179,50 @@ def test_an_ecu_in_limp_is_refused_without_reset_and_recovered_by_the_reset(
     assert reset.ok, reset.detail
     assert "reset request EcuResetRequest sent" in reset.detail
     assert ecu.stop() == 0
+
+
+def test_restart_process_starts_hil_ecu_for_each_scenario_and_stops_it(
+        udp_rig, tmp_path, monkeypatch):
+    """session: {restart: process}: no ECU is running; the bench starts `hil ecu` on the
+    rig's bus for every scenario itself (before its preflight) and stops it afterwards."""
+    from hil.bench import session as session_module
+    from hil.config.session import SessionPolicy
+
+    started: list[session_module.EcuProcess] = []
+
+    class Recorded(session_module.EcuProcess):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(session_module, "EcuProcess", Recorded)
+    # The loose message timeouts of the conftest's hil ecu (not imported: see UDP_KW).
+    text = (REPO / "controllers" / "ecu.yaml").read_text()
+    (tmp_path / "ecu_loose_timeouts.yaml").write_text(
+        text.replace("timeout_cycles: 3", "timeout_cycles: 50").replace(
+            "calibration: calibration/", f"calibration: {REPO / 'controllers' / 'calibration'}/"))
+    rig = dataclasses.replace(_loose(udp_rig, tmp_path), session=SessionPolicy(
+        restart="process", ready=dict(udp_rig.session.ready),
+        timeout_ns=udp_rig.session.timeout_ns, supervision="first_reception"))
+    scenario = load(REPO / "tests" / "bench" / "overboost_loose.yaml")
+    results = []
+    for _ in range(2):
+        before = len(started)
+        results.append(run_scenario(scenario, rig=rig, plots=False))
+        # One for the preflight's listen and, once that passed, a fresh one for the run.
+        assert len(started) - before == (2 if results[-1].error is None else 1)
+    for proc in started:
+        args = proc.proc.args
+        assert args[1:4] == ["-m", "hil", "ecu"]
+        assert args[args.index("--channel") + 1] == udp_rig.bus["channel"]
+        assert args[args.index("--port") + 1] == str(udp_rig.bus["port"])
+        assert args[args.index("--ecu-config") + 1] == str(rig.ecu_config)
+        assert proc.proc.returncode == 0           # stopped (SIGTERM), cleanly
+    for result in results:
+        # It was the ECU of the run: the known state was reached on it, and the verdicts
+        # are the rig's (pass, or INCONCLUSIVE naming why) -- never a FAIL.
+        assert result.status in ("pass", "inconclusive"), result.failure_text()
+        if result.error_inconclusive is None:
+            assert result.figures["session"].startswith(
+                "restart: process: hil ecu started afresh for this scenario's run; ECU showed "
+                "EngineMode 0 (NORMAL)")

@@ -181,3 +181,33 @@ def test_replayed_values_match_cantools_decoding(recording, tmp_path):
     rep = [ef.decode(m.data)["FuelCut"] for m in _frames(tmp_path / "replayed_ecu.blf")
            if m.arbitration_id == ef.frame_id]
     assert np.array_equal(rec, rep)
+
+
+def test_a_log_on_hil_ecus_microsecond_grid_is_put_back_on_it():
+    """hil ecu's trace is its clock's timeline on a 1 us grid; python-can's float Unix
+    timestamps move each time by up to ~120 ns (238 ns apart at today's Unix time): the
+    replay restores the exact times, and leaves any other log as it is."""
+    from hil.run.replay import _on_grid, _snapper
+
+    rng = np.random.default_rng(7)
+    exact = np.cumsum(rng.integers(1, 2000, 5000)) * 1000          # whole microseconds
+    read = exact + rng.integers(-250, 251, exact.size)               # after the float trip
+    assert _on_grid(read)
+    assert np.array_equal(_snapper(True)(read), exact)
+    logger = exact + rng.integers(0, 1000, exact.size)               # a recorder's own ns
+    assert not _on_grid(logger)
+    assert np.array_equal(_snapper(False)(logger), logger)
+
+
+def test_hil_ecus_clock_stamps_what_it_handles_on_its_microsecond_grid():
+    from hil.bench.clock import WallClockEnvironment
+    from hil.bench.emulator import HANDLING_RESOLUTION_NS
+
+    env = WallClockEnvironment(resolution_ns=HANDLING_RESOLUTION_NS)
+    env.timeout(10**12)            # a far event: now may advance up to the wall time
+    env.reset_origin()
+    seen = set()
+    for _ in range(200):
+        env.advance_to_wall()
+        seen.add(env.now % HANDLING_RESOLUTION_NS)
+    assert seen == {0} and env.now > 0
