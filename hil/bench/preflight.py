@@ -123,7 +123,9 @@ def run_preflight(rig: RigConfig, *, seconds: float | None = None, realtime: boo
     request; with ``own_ecu`` and ``session: {restart: process}`` a ``hil ecu`` of its
     own for the preflight), so what is checked is the ECU a scenario will meet.
     ``timing_bound_ns``: the tightest timing bound of what will run (the scenario's); the
-    self-test FAILS when the bench's pacing cannot resolve it. None: the rig's step.
+    self-test FAILS when the bench's pacing cannot resolve it. 0: nothing to resolve (a
+    scenario without timing bounds, a Python scenario whose bounds come later: its timing
+    verdicts are qualified when evaluated). None: the rig's step.
     """
     from hil.bench.session import EcuProcess
 
@@ -187,6 +189,10 @@ def pacing_check(report: Fitness, pacing: dict[str, Any], bound_ns: int, whose: 
     figures_text = (f"lateness p50 {p['p50_us']:.1f} us, p99 {p['p99_us']:.1f} us, max "
                     f"{p['max_us']:.1f} us, {p['overruns']} overruns over {p['events']} events "
                     f"({p['policy']})")
+    if bound_ns <= 0:
+        report.add(PACING_CHECK, PASS, f"{figures_text}; no timing bound to resolve "
+                   "(stalls are weighed against each verdict)")
+        return
     reason = resolvable(bound_ns, p)
     if reason is None:
         report.add(PACING_CHECK, PASS, f"{figures_text}; resolves {whose}, "

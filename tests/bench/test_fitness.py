@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 
 from hil.bench.base import Fitness, tightest_timing_bound_ns
-from hil.bench.fitness import (Stall, ecu_on_this_machine, ecu_stalls, ecu_stall_tolerance_ns,
-                               qualify_error, qualify_stalls)
+from hil.bench.fitness import (
+    Stall,
+    ecu_on_this_machine,
+    ecu_stall_tolerance_ns,
+    ecu_stalls,
+    qualify_error,
+    qualify_stalls,
+)
 from hil.bench.preflight import PACING_CHECK, is_inconclusive, pacing_check
 from hil.config.rig import load_rig
 from hil.config.session import SessionPolicy
@@ -134,6 +140,12 @@ def test_the_self_test_fails_when_the_pacing_cannot_resolve_the_tightest_bound(
         assert report.unfit_reason is None    # a real failure is not the rig's pacing
     else:
         assert report.passed and report.unfit_reason is None
+
+
+def test_with_no_timing_bound_to_judge_the_self_test_has_nothing_to_resolve():
+    report = Fitness("udp")
+    pacing_check(report, PACING_STALLED, 0, "the tightest timing bound to be judged")
+    assert report.passed and "no timing bound to resolve" in report.checks[-1].detail
 
 
 def test_the_tightest_bound_is_the_scenarios_smallest_timing_bound():
