@@ -132,10 +132,16 @@ def test_safety_scenario_verdicts_match_sil(udp_rig, ecu_process, tmp_path):
                             plots=False, formats=("blf", "asc"))
     finally:
         ecu.stop()
+    assert sil.passed, sil.failure_text()
+    if wall.error_inconclusive is not None:
+        # The rig said it cannot judge (its self-test could not resolve the 50 ms bound on
+        # this machine's scheduling): INCONCLUSIVE with the reason, no verdict, never FAIL.
+        assert wall.status == "inconclusive" and not wall.verdicts
+        assert wall.error_inconclusive.startswith("preflight self-test: ")
+        return
     assert wall.error is None, wall.error
     assert wall.figures["preflight"] and wall.figures["pacing"]["events"] > 1000
     assert wall.figures["session"].startswith("reset: command: reset request EcuResetRequest")
-    assert sil.passed, sil.failure_text()
     # The rig vouches for a verdict or says why not (a stall, its pacing): every verdict it
     # vouches for is SIL's; none is a FAIL the ECU did not cause.
     for s, w in zip(sil.verdicts, wall.verdicts, strict=True):
