@@ -109,6 +109,9 @@ class Expr:
     #: The comparison operators it uses ("==", "<", ...): an expression of equalities only
     #: has its robustness in steps of resolution, not in a distance along a range.
     operators: frozenset[str] = frozenset()
+    #: It computes (+ - * /, negation, abs, min, max): only those numpy calls can warn
+    #: (x/0, overflow); comparisons and logic on floats never do.
+    arithmetic: bool = True
 
     def evaluate(self, ns: Mapping[str, Any]) -> Value:
         missing = [n for n in self.names if n not in ns]
@@ -138,6 +141,21 @@ class Expr:
         if isinstance(result, np.generic):
             return bool(result)
         return result
+
+    def holds(self, ns: Mapping[str, float]) -> bool:
+        """:meth:`truth` at one instant (the online checks of ``wait_until``): ``ns`` maps
+        every name to a number, none missing. The same compiled closures and numpy
+        functions as :meth:`truth`, so the same answer; cheaper per call, because this runs
+        every simulated millisecond: a NaN (unseen) value is False before anything is
+        computed, and numpy's error state is set only around arithmetic."""
+        for name in self.names:
+            value = ns[name]
+            if value != value:   # NaN: truth() is False wherever a name is NaN
+                return False
+        if self.arithmetic:
+            with np.errstate(all="ignore"):
+                return bool(self._fn(ns) != 0)
+        return bool(self._fn(ns) != 0)
 
     def robustness(self, ns: Mapping[str, Any], measure: Measure | None = None) -> Value:
         """The quantitative semantics of signal temporal logic: a signed distance from the
@@ -208,7 +226,8 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
     compiler = _Compiler(text, known, suggestions, choices or (lambda _n: None), where)
     fn, is_condition, rob = compiler.build()
     return Expr(text=text, names=frozenset(compiler.used), where=where, _fn=fn,
-                is_condition=is_condition, _rob=rob, operators=frozenset(compiler.operators))
+                is_condition=is_condition, _rob=rob, operators=frozenset(compiler.operators),
+                arithmetic=compiler.arithmetic)
 
 
 def _num(value: Value) -> Value:
@@ -265,6 +284,7 @@ class _Compiler:
         self.operators: set[str] = set()
         self.placeholders: dict[str, str] = {}
         self.depth = 0
+        self.arithmetic = False   # Expr.arithmetic
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -406,6 +426,7 @@ class _Compiler:
                 raise self._fail(f"operator {_OPERATOR_NAMES.get(type(node.op), '?')} "
                                  "is not allowed", node)
             left, right = self._node(node.left), self._node(node.right)
+            self.arithmetic = True
             return lambda ns: op(_num(left(ns)), _num(right(ns)))
         if isinstance(node, ast.Compare):
             return self._compare(node)
@@ -452,6 +473,7 @@ class _Compiler:
         operand = self._node(node.operand)
         if isinstance(node.op, ast.Not):
             return lambda ns: np.logical_not(operand(ns))
+        self.arithmetic = True
         if isinstance(node.op, ast.USub):
             return lambda ns: np.negative(np.asarray(operand(ns), dtype=float))
         if isinstance(node.op, ast.UAdd):
@@ -520,6 +542,7 @@ class _Compiler:
         if node.keywords:
             raise self._fail(f"{fname}() takes no keyword arguments", node.keywords[0])
         args = [self._node(a) for a in node.args]
+        self.arithmetic = True
         if fname == "abs":
             if len(args) != 1:
                 raise self._fail("abs() takes exactly one argument", node)

@@ -7,7 +7,7 @@ faults), so the same steps run on the SIL bench and on a wall-clock bench.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,9 @@ class StepRecord:
 
 # -- running --------------------------------------------------------------------------------
 
+_UNSEEN: Any = object()
+
+
 class _OnlineValues(Mapping[str, float]):
     """Latest values for conditions checked during the run: bus signals and plant outputs."""
 
@@ -41,11 +44,10 @@ class _OnlineValues(Mapping[str, float]):
         self._plant = plant_outputs
 
     def __getitem__(self, name: str) -> float:
-        if name in self._bus:
-            return self._bus[name]
-        if name in self._plant:
-            return self._plant[name]
-        return math.nan
+        value = self._bus.get(name, _UNSEEN)
+        if value is _UNSEEN:
+            return self._plant.get(name, math.nan)
+        return value
 
     def __iter__(self) -> Iterator[str]:
         yield from self._bus
@@ -56,27 +58,34 @@ class _OnlineValues(Mapping[str, float]):
 
 
 class _Monitor:
-    """Decodes every frame on the bus into the latest values (only for wait_until steps)."""
+    """Decodes the frames a ``wait_until`` condition reads into the latest values.
 
-    def __init__(self, bench: Any) -> None:
+    Only the messages carrying a signal the conditions name (plainly or as
+    ``Message.signal``) are decoded; a condition over plant quantities only watches no
+    frame at all. Every frame of a watched message is decoded, so each value read is the
+    latest on the bus, as if every frame were decoded.
+    """
+
+    def __init__(self, bench: Any, names: Collection[str]) -> None:
         self.values: dict[str, float] = {}
-        self._codec = bench.codec
+        codec = bench.codec
         self._names: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
         for message in bench.db.messages:
-            # (decoder, [(signal, "Message.signal")]): plain and qualified names.
-            self._names[message.frame_id] = (
-                self._codec.message(message.frame_id).decode_into,
-                [(s.name, f"{message.name}.{s.name}") for s in message.signals])
-        bench.network.add_frame_observer(self._observe_frame)
+            read = [(s.name, f"{message.name}.{s.name}") for s in message.signals
+                    if s.name in names or f"{message.name}.{s.name}" in names]
+            if read:
+                # (decoder, [(signal, "Message.signal")]): a plain name is written by the
+                # decoder; the qualified names read are copied from it.
+                self._names[message.frame_id] = (
+                    codec.message(message.frame_id).decode_into,
+                    [(sig, q) for sig, q in read if q in names])
+        if self._names:
+            bench.network.add_frame_observer(self._observe_frame)
 
     def _observe_frame(self, t_end_ns: int, t_start_ns: int, arbitration_id: int, data: bytes,
                        sender: str, flags: int) -> None:
-        if not flags & FLAG_ERROR:
-            self._update(arbitration_id, data)
-
-    def _update(self, arbitration_id: int, data: bytes) -> None:
         entry = self._names.get(arbitration_id)
-        if entry is None:
+        if entry is None or flags & FLAG_ERROR:
             return
         decode_into, qualified = entry
         values = self.values
@@ -100,8 +109,9 @@ class ScenarioPlayer:
         self._frame_ids = {m.name: m.frame_id for m in bench.db.messages}
         self._lengths = {m.name: m.length for m in bench.db.messages}
         self._online: _OnlineValues | None = None
-        if any(s.wait_until is not None for s in scenario.steps):
-            monitor = _Monitor(bench)
+        conditions = [s.wait_until for s in scenario.steps if s.wait_until is not None]
+        if conditions:
+            monitor = _Monitor(bench, frozenset().union(*(c.names for c in conditions)))
             self._online = _OnlineValues(monitor.values, bench.plant.outputs)
 
     def process(self):
@@ -132,7 +142,7 @@ class ScenarioPlayer:
     def _holds(self, step: Step) -> bool:
         assert self._online is not None and step.wait_until is not None
         try:
-            return bool(step.wait_until.truth(self._online))
+            return step.wait_until.holds(self._online)
         except (TypeError, ValueError):
             return False
 

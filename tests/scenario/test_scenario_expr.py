@@ -89,6 +89,24 @@ def test_nan_compares_false_and_truth_is_false_where_unknown():
     assert e.truth({"Lambda": float("nan")}) is False
 
 
+def test_the_online_check_is_truth_at_one_instant_and_never_warns():
+    import warnings
+
+    cases = [("not (Lambda > 1)", {"Lambda": math.nan}, False),
+             ("not (Lambda > 1)", {"Lambda": 0.9}, True),
+             ("Lambda / FuelCut > 1", {"Lambda": 1.0, "FuelCut": 0.0}, True),
+             ("BoostPressure * BoostPressure > 0", {"BoostPressure": 1e308}, True),
+             ("EngineMode == 'LIMP' or FuelCut", {"EngineMode": 0.0, "FuelCut": 1.0}, True),
+             ("FuelCut", {"FuelCut": 0.0}, False)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # x/0 and overflow are inf, silently, as in truth()
+        for text, ns, expected in cases:
+            assert c(text).holds(ns) is expected, text
+            assert bool(c(text).truth(ns)) is expected, text
+    assert c("BoostPressure > 250 and not FuelCut").arithmetic is False
+    assert c("abs(Lambda - 1) < 0.02").arithmetic is True
+
+
 def test_division_by_zero_is_inf_on_both_paths():
     e = c("Lambda / FuelCut > 1")
     assert e.evaluate({"Lambda": 1.0, "FuelCut": 0.0}) is True
@@ -206,3 +224,5 @@ def test_scalar_and_vectorised_agree(text, rows):
         scalars = dict(zip(VARS, row, strict=True))
         assert _same(e.evaluate(scalars), vector[k]), (text, row)
         assert bool(e.truth(scalars)) == bool(truth[k]), (text, row)
+        # the online path (wait_until, every simulated ms) says the same
+        assert e.holds(scalars) is bool(truth[k]), (text, row)
