@@ -49,8 +49,10 @@ def aggregate_json(per_calibration: Mapping[str, Mapping[str, MapCoverage]],
                              for cal, maps in per_calibration.items()}}
 
 
-def after_run(results: Sequence[Mapping[str, Any]], report_dir: str | Path) -> str:
-    """Index, run aggregate, heatmaps; the HTML section ('' when no run recorded coverage)."""
+def after_run(results: Sequence[Mapping[str, Any]], report_dir: str | Path, *,
+              plots: bool = True) -> str:
+    """Index, run aggregate, heatmaps (not with ``plots=False``: ``hil run --no-plots``);
+    the HTML section ('' when no run recorded coverage)."""
     report_dir = Path(report_dir)
     records = records_of(results)
     if not records:
@@ -60,7 +62,7 @@ def after_run(results: Sequence[Mapping[str, Any]], report_dir: str | Path) -> s
     atomic_write(report_dir / "coverage" / "run.json",
                  json.dumps(aggregate_json(per, [r["scenario"] for r in records], MIN_TIME_S),
                             indent=1))
-    pngs = write_heatmaps(per, report_dir / "coverage" / "run")
+    pngs = write_heatmaps(per, report_dir / "coverage" / "run") if plots else {}
     return html_section(per, pngs, scenarios=len(records))
 
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 
 from hil import __version__
 from hil.errors import HilError
+
+#: When this process started running the command (before the command's imports):
+#: ``hil run``'s table reports the start-up from here.
+STARTED = time.perf_counter()
 
 # name -> (module, one-line help); modules are imported only when their command runs,
 # so `hil --help` stays fast.

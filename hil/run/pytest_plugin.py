@@ -18,6 +18,8 @@ import json
 import os
 import re
 import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,9 @@ from hil.errors import HilError
 _RESULTS_KEY = "hil_result"
 _SCHEDULER = pytest.StashKey[Any]()
 _PY_RESULTS_KEY = "hil_python_result"  # a Python scenario's row, known at teardown
+#: The terminal table's columns after "x real": header, key of ScenarioResult.times.
+_TIME_COLUMNS = (("setup s", "setup_s"), ("judge s", "judge_s"), ("export s", "export_s"),
+                 ("plots s", "plots_s"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -505,6 +510,12 @@ class HilResults:
         self.config = config
         self.results: list[dict[str, Any]] = []
         self._outcomes: dict[str, pytest.TestReport] = {}
+        self._configured = time.perf_counter()
+        # `hil run` notes when its process started; a plain pytest run counts from here.
+        cli = sys.modules.get("hil.cli")
+        self._started: float = getattr(cli, "STARTED", None) or self._configured
+        self._collected: float | None = None
+        self._reports_s: float | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -559,14 +570,20 @@ class HilResults:
         tr = terminalreporter
         tr.section("n.Tec HIL scenarios")
         width = max(len(r["name"]) for r in self.results)
+        # wall s and x real are the simulation's; what a run spends around it has its own
+        # columns (ScenarioResult.times), the session's start-up and reports the last line.
         tr.write_line(f"{'scenario':{width}s}  verdict  {'sim s':>7s}  {'wall s':>7s}  "
-                      f"{'x real':>7s}  tightest margin")
+                      f"{'x real':>7s}  " + "  ".join(f"{h:>8s}" for h, _ in _TIME_COLUMNS)
+                      + "  tightest margin")
         for r in sorted(self.results, key=lambda r: r["name"]):
             speed = f"{r['speed']:.1f}" if r.get("speed") else "-"
             verdict = (r.get("status") or ("pass" if r["passed"] else "fail")).upper()[:7]
             tight = tightest(r.get("verdicts", ()))
+            times = r.get("times") or {}
+            extra = "  ".join(f"{times[k]:8.2f}" if k in times else f"{'-':>8s}"
+                              for _, k in _TIME_COLUMNS)
             tr.write_line(f"{r['name']:{width}s}  {verdict:7s}  {r['sim_s']:7.2f}  "
-                          f"{r['wall_s']:7.2f}  {speed:>7s}  "
+                          f"{r['wall_s']:7.2f}  {speed:>7s}  {extra}  "
                           f"{describe(tight) if tight else '-'}")
         count = self.config.getoption("hil_margins")
         if count:
@@ -582,11 +599,25 @@ class HilResults:
         skipped = [r for r in self.results if r.get("status") == "skipped"]
         for r in sorted(skipped, key=lambda r: r["name"]):
             tr.write_line(f"  skipped {r['name']}: {r.get('reason', '')}")
+        tr.write_line(self._session_times())
         tr.write_line(f"{passed} of {len(self.results)} scenarios passed"
                       + (f", {inconclusive} INCONCLUSIVE (rig fitness)" if inconclusive else "")
                       + (f", {len(skipped)} SKIPPED (need another rig)" if skipped else "")
                       + "; HTML summary: "
                       f"{Path(self.config.getoption('hil_report')) / 'summary.html'}")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._collected = time.perf_counter()
+
+    def _session_times(self) -> str:
+        """Where the session's wall time went besides the scenarios' own columns."""
+        now = time.perf_counter()
+        collected = self._collected or self._configured
+        reports = self._reports_s or 0.0
+        return (f"session {now - self._started:.2f} s wall: start-up {collected - self._started:.2f} s "
+                "(imports, scenario checks, collection), scenarios "
+                f"{now - reports - collected:.2f} s, reports {reports:.2f} s (summary.html, "
+                "coverage, heatmaps)")
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -595,5 +626,8 @@ class HilResults:
         from hil.calibration.report import after_run
         from hil.report.html import write_summary
 
+        t0 = time.perf_counter()
         report_dir = Path(self.config.getoption("hil_report"))
-        write_summary(self.results, report_dir, sections=[after_run(self.results, report_dir)])
+        write_summary(self.results, report_dir, sections=[after_run(
+            self.results, report_dir, plots=not self.config.getoption("hil_no_plots"))])
+        self._reports_s = time.perf_counter() - t0

@@ -54,6 +54,10 @@ class ScenarioResult:
     #: Why ``error`` may be the rig's doing, not the ECU's (a preflight the bench's pacing
     #: failed, a wait_until after a stall): the scenario is then INCONCLUSIVE, never FAIL.
     error_inconclusive: str | None = None
+    #: Wall seconds of what is not the simulation (``wall_s``, the "x real" basis):
+    #: setup_s (bench assembly, plant set-up, preflight), judge_s (expectations, trace
+    #: digest), export_s (coverage record, trace files, result.json), plots_s (PNGs).
+    times: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -102,6 +106,7 @@ class ScenarioResult:
             "sim_s": self.sim_ns / 1e9,
             "wall_s": self.wall_s,
             "speed": (self.sim_ns / 1e9) / self.wall_s if self.wall_s > 0 else None,
+            "times": {k: round(v, 4) for k, v in self.times.items()},
             "verdicts": [verdict_summary(v) for v in self.verdicts],
             "trace_sha256": self.trace_sha256,
             "steps": [{"index": s.index, "description": s.description,
@@ -254,6 +259,7 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
          controller_options: Mapping[str, Any] | None, plots: bool,
          progress: Callable[[float], None] | None,
          after_run: Callable[[Any], None] | None) -> ScenarioResult:
+    setup0 = time.perf_counter()
     if isinstance(rig, RigConfig):
         rig_cfg = rig
     else:
@@ -282,6 +288,7 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
             raise ScenarioAbort("preflight failed:\n" + fitness.table())
         started = True
         bench.start()
+        wall0 = time.perf_counter()   # "x real" is the simulation's: set-up and preflight not
         proc = bench.env.process(player.process())
         chunk = min(max(scenario.duration_ns // 20, 10_000_000), _STOP_CHECK_NS)
         t = 0
@@ -306,7 +313,8 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
     except ScenarioAbort as exc:
         error = str(exc)
     finally:
-        wall = time.perf_counter() - wall0
+        judge0 = time.perf_counter()
+        wall = judge0 - wall0
         bench.close()
     assert bench.trace is not None
     if stopped_by is not None:
@@ -331,6 +339,8 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
     if after_run is not None and stopped_by is None:
         after_run(bench)
     result.figures = bench.figures()
+    result.times = {"setup_s": wall0 - setup0, "judge_s": time.perf_counter() - judge0}
+    export0 = time.perf_counter()
     try:
         if out_dir is not None:
             if stopped_by is None:
@@ -339,7 +349,7 @@ def _run(scenario: Scenario, *, rig: str | Path | RigConfig | None,
                 coverage = write_run_record(bench, scenario, out_dir)
                 if coverage is not None:
                     result.artifacts["coverage"] = coverage
-            _write_artifacts(result, bench, out_dir, formats, plots)   # result.json last
+            _write_artifacts(result, bench, out_dir, formats, plots, export0)   # result.json last
             if "native" in formats:
                 result.artifacts["trace_native"] = str(_keep_native(bench, out_dir))
                 _write_result(result, out_dir)
@@ -404,10 +414,11 @@ def _safe(name: str) -> str:
 
 
 def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
-                     formats: tuple[str, ...], plots: bool) -> None:
+                     formats: tuple[str, ...], plots: bool, export0: float | None = None) -> None:
     from hil.report.plot import plot_signals
     from hil.trace.export import export
 
+    export0 = time.perf_counter() if export0 is None else export0
     out_dir.mkdir(parents=True, exist_ok=True)
     trace = bench.trace
     assert trace is not None  # run() checked it before qualifying the verdicts
@@ -418,6 +429,7 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
         export(trace, fmt, path)
         result.artifacts[f"trace_{fmt}"] = str(path)
     scenario = result.scenario
+    plots0 = time.perf_counter()
     if plots:
         names = sorted(scenario.names) or list(bench.rig.overview)  # the rig's, if none
         result.artifacts["plot_overview"] = str(plot_signals(
@@ -435,4 +447,7 @@ def _write_artifacts(result: ScenarioResult, bench: Bench, out_dir: Path,
                                 mark_ns=verdict.t_ns, mark_label="violation",
                                 window_ns=window)
             result.artifacts[f"plot_failed_{i}"] = str(path)
+    done = time.perf_counter()
+    # result.json itself is the last write: the export time is everything else
+    result.times.update(export_s=plots0 - export0, plots_s=done - plots0 if plots else 0.0)
     _write_result(result, out_dir)
