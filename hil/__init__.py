@@ -5,3 +5,7 @@ configuration); they never import it (docs/architecture.md).
 """
 
 __version__ = "0.1.0"
+
+from hil import _lazy_imports
+
+_lazy_imports.install()   # python-can imports asammdf when it reads or writes MF4
