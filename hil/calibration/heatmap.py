@@ -45,13 +45,15 @@ def heatmap_png(cov: MapCoverage, path: str | Path, *, title: str = "",
         if finite.size else None
     im = ax.imshow(np.ma.masked_invalid(data), origin="lower", aspect="auto", cmap="viridis",
                    norm=norm, interpolation="nearest")
-    for j in range(ny):
-        for i in range(nx):
-            if not visited[j, i]:
-                ax.text(i, j, "x", ha="center", va="center", color="#7a7a7a", fontsize=8)
-            elif cov.time_s[j, i] >= 1.0:
-                ax.text(i, j, f"{cov.time_s[j, i]:.0f}", ha="center", va="center",
-                        color="white", fontsize=6)
+    # The unvisited cells' marks are one collection, not a text per cell: a text costs a
+    # layout per draw, and a suite's heatmaps are drawn at the end of every `hil run`.
+    jj, ii = np.nonzero(~visited)
+    ax.scatter(ii, jj, marker="x", s=18, linewidths=0.8, color="#7a7a7a")
+    for j, i in zip(*np.nonzero(visited & (cov.time_s >= 1.0)), strict=True):
+        ax.text(i, j, f"{cov.time_s[j, i]:.0f}", ha="center", va="center",
+                color="white", fontsize=6)
+    ax.set_xlim(-0.5, nx - 0.5)
+    ax.set_ylim(-0.5, ny - 0.5)
     ax.set_xticks(range(nx), [f"{v:g}" for v in cov.x], fontsize=7, rotation=45)
     ax.set_yticks(range(ny), [f"{v:g}" for v in cov.y], fontsize=7)
     ax.set_xlabel(f"{cov.x_name} [{cov.x_unit}] ({cov.inputs[0]})")
@@ -60,8 +62,16 @@ def heatmap_png(cov: MapCoverage, path: str | Path, *, title: str = "",
     ax.set_title(f"{title or cov.name}: {int(visited.sum())} of {cov.cells} cells visited "
                  f"({share:.0%}); x = unvisited", fontsize=9)
     if norm is not None:
-        fig.colorbar(im, ax=ax, label="time in cell [s]")
-    fig.tight_layout()
+        from matplotlib.ticker import FormatStrFormatter
+
+        bar = fig.colorbar(im, ax=ax, label="time in cell [s]")
+        # plain numbers (the log axis' default labels are mathtext, slow to lay out)
+        bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        bar.ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    # Fixed margins (inches) for the short tick labels, the rotated breakpoints and the
+    # labels: tight_layout would draw the whole figure once more to measure them.
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=0.85 / w, right=1 - 0.1 / w, bottom=1.0 / h, top=1 - 0.4 / h)
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
     return path

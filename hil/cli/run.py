@@ -62,8 +62,11 @@ def pytest_args(args: argparse.Namespace, paths: list[str] | None = None) -> lis
     # hil is imported before pytest loads the plugin, so it cannot be assert-rewritten;
     # the plugin asserts nothing, so the warning is noise.
     # Hypothesis' pytest plugin (installed with the test extras) costs ~0.9 s of imports
-    # at start-up and has nothing to do with scenarios.
-    out = [*paths, "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-o", "testpaths=",
+    # at start-up and has nothing to do with scenarios; neither have doctest and pastebin.
+    # The unraisable-exception plugin runs two full garbage collections of the whole heap
+    # at exit to turn an exception in a __del__ into a warning; Python's own hook prints it.
+    out = [*paths, "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:doctest",
+           "-p", "no:pastebin", "-p", "no:unraisableexception", "-o", "testpaths=",
            "-rN",
            "-W", "ignore::pytest.PytestAssertRewriteWarning",
            f"--hil-report={report}", f"--hil-trace={args.trace}",
