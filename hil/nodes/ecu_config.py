@@ -5,6 +5,9 @@ Validated against the DBC at load time; every error is one ``file:line:col`` lin
 
 from __future__ import annotations
 
+import io
+import pickle
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -338,6 +341,12 @@ def load_calibration(config: EcuConfig, override: str | Path | None = None) -> A
         path = candidate
     if path is None:
         return None
+    key = _calibration_key(config, path)
+    cached = _CALIBRATIONS.get(key) if key is not None else None
+    if cached is not None:
+        from hil.calibration.coverage import observe_scalars
+
+        return observe_scalars(pickle.loads(cached))
     loader = calibration_loader(config.calibration_loader).load()
     try:
         calibration = loader(path)
@@ -350,5 +359,51 @@ def load_calibration(config: EcuConfig, override: str | Path | None = None) -> A
                           column=getattr(exc, "column", None)) from None
     from hil.calibration.coverage import observe_scalars
 
+    if key is not None:
+        _remember(key, calibration)
     # Which scalars the controllers read: what a scalar change can reach (coverage record).
     return observe_scalars(calibration)
+
+
+#: Calibrations loaded in this process, pickled as loaded (each bench gets its own copy,
+#: since controllers adapt their calibration while they run; unpickling is ~10x cheaper
+#: than parsing and validating the file again, which costs more than much of a short
+#: run's set-up: a sweep point, a suite's scenarios on one xdist worker). The key is the
+#: file's content.
+_CALIBRATIONS: dict[tuple[str, str, bytes], bytes] = {}
+_CALIBRATIONS_KEPT = 8
+
+
+_LOCKS = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _Pickler(pickle.Pickler):
+    """A lock (an adaptation's, say) is copied as a new, unlocked lock."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCKS):
+            return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock, ())
+        return NotImplemented
+
+
+def _calibration_key(config: EcuConfig, path: str | Path) -> tuple[str, str, bytes] | None:
+    import hashlib
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None     # the loader says what is wrong with it
+    return (str(config.calibration_loader), str(Path(path).resolve()),
+            hashlib.sha256(data).digest())
+
+
+def _remember(key: tuple[str, str, bytes], calibration: Any) -> None:
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(calibration)
+    except Exception:  # noqa: BLE001 - a third-party loader's object that does not pickle
+        return          # is loaded each time, as before
+    pristine = buffer.getvalue()
+    while len(_CALIBRATIONS) >= _CALIBRATIONS_KEPT:
+        _CALIBRATIONS.pop(next(iter(_CALIBRATIONS)))
+    _CALIBRATIONS[key] = pristine
