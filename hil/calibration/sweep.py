@@ -307,6 +307,26 @@ def _calibration_text(spec: Spec, raw: Mapping[str, Any]) -> str:
     return Path(cal.path).read_text(encoding="utf-8")
 
 
+def warm_up(task: Mapping[str, Any]) -> None:
+    """Load ``task``'s scenario and assemble its bench, running nothing: the imports and
+    this process's caches (vocabulary, calibration) are warm for the points that follow
+    (:class:`hil.calibration.sweep_worker.WarmUp`)."""
+    from hil.bench import open_bench
+    from hil.config.rig import load_rig, resolve_rig_path
+    from hil.run.runner import load
+
+    with tempfile.TemporaryDirectory(prefix="hil-sweep-") as tmp:
+        d = Path(tmp) / "scenarios"
+        d.mkdir()
+        raw = yaml.safe_load(task["scenario"])
+        path = d / f"{raw['name']}.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        scenario = load(path)
+        rig = load_rig(resolve_rig_path(scenario.rig, scenario.file))
+        open_bench(rig, plant_params=scenario.plant, overrides=dict(scenario.params),
+                   calibration=scenario.calibration, seed=scenario.seed).close()
+
+
 def run_point(task: Mapping[str, Any]) -> dict[str, Any]:
     """Run one point (on a Dask worker) and return its row."""
     from hil.run.runner import load, run_scenario
@@ -380,28 +400,75 @@ def local_cluster(workers: int, *, processes: bool = True) -> Any:
                         dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
 
 
+class Cluster:
+    """The sweep's Dask client (and LocalCluster), started in a thread: ``hil sweep``
+    checks every point meanwhile, and the workers warm up (``warm``: one point's task,
+    :class:`hil.calibration.sweep_worker.WarmUp`) while it does. :meth:`client` waits
+    for it; :meth:`close` closes what was started (also after a failed check)."""
+
+    def __init__(self, *, scheduler: str | None = None, workers: int = 2,
+                 processes: bool = True, warm: Mapping[str, Any] | None = None) -> None:
+        import logging
+        import threading
+
+        # The nanny's "still alive, killing" on close of a busy worker is not the user's news.
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        self._cluster: Any = None
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="hil-sweep-cluster",
+                                        args=(scheduler, workers, processes, warm),
+                                        daemon=True)
+        self._thread.start()
+
+    def _start(self, scheduler: str | None, workers: int, processes: bool,
+               warm: Mapping[str, Any] | None) -> None:
+        try:
+            from distributed import Client
+
+            if scheduler is None:
+                self._cluster = local_cluster(workers, processes=processes)
+            self._client = Client(scheduler or self._cluster, set_as_default=False)
+            if warm is not None:
+                from hil.calibration.sweep_worker import WarmUp
+
+                self._client.register_plugin(WarmUp(warm))
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            self._error = exc
+
+    def client(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._client
+
+    def close(self) -> None:
+        self._thread.join()
+        try:
+            if self._client is not None:
+                self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
 def run_tasks(tasks: Sequence[Mapping[str, Any]], *, scheduler: str | None = None,
               workers: int = 2, processes: bool = True, progress_bar: bool = True,
-              fn: Callable[[Mapping[str, Any]], Any] = run_point) -> list[Any]:
-    """Run ``fn`` over ``tasks`` on Dask; results in task order."""
-    import logging
-
-    from distributed import Client
-
-    # The nanny's "still alive, killing" on close of a busy worker is not the user's news.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    cluster = None if scheduler else local_cluster(workers, processes=processes)
+              fn: Callable[[Mapping[str, Any]], Any] = run_point,
+              cluster: Cluster | None = None) -> list[Any]:
+    """Run ``fn`` over ``tasks`` on Dask (``cluster``, else one started here, closed
+    afterwards either way); results in task order."""
+    cluster = cluster or Cluster(scheduler=scheduler, workers=workers, processes=processes)
     try:
-        with Client(scheduler or cluster) as client:
-            futures = client.map(fn, list(tasks), pure=False)
-            if progress_bar:
-                from distributed.diagnostics.progressbar import progress
+        client = cluster.client()
+        futures = client.map(fn, list(tasks), pure=False)
+        if progress_bar:
+            from distributed.diagnostics.progressbar import progress
 
-                progress(futures, notebook=False, multi=False)
-            return client.gather(futures)
+            progress(futures, notebook=False, multi=False)
+        return list(client.gather(futures))
     finally:
-        if cluster is not None:
-            cluster.close()
+        cluster.close()
 
 
 def run_sweep(spec: Spec, **kwargs: Any) -> list[dict[str, Any]]:

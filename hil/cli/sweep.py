@@ -43,11 +43,21 @@ def main(args: argparse.Namespace) -> int:
     if not Path(args.spec).is_file():
         print(f"hil sweep: error: {args.spec}: no such spec file", file=sys.stderr)
         return 2
+    t0 = time.perf_counter()
     spec = S.load_spec(args.spec)
     points = spec.points()
-    # Build (and so check) every point's scenario before anything runs.
     tasks = [S.point_texts(spec, p, k) for k, p in enumerate(points)]
-    _check(tasks, spec.path)
+    # The cluster starts (and its workers warm up on the first point) while every point's
+    # scenario is built and checked here; no point runs before the check has passed.
+    cluster = None if args.dry_run or not tasks else S.Cluster(
+        scheduler=args.scheduler, workers=args.workers, processes=not args.in_process,
+        warm=tasks[0])
+    try:
+        _check(tasks, spec.path)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     if args.dry_run:
         for t in tasks:
             print(t["index"], " ".join(f"{k}={v:g}" for k, v in t["point"].items()))
@@ -57,10 +67,9 @@ def main(args: argparse.Namespace) -> int:
                                f"{', in-process' if args.in_process else ''})")
     print(f"hil sweep: {spec.name}: {len(tasks)} run(s) of {spec.scenario} on {where}",
           file=sys.stderr)
-    t0 = time.perf_counter()
-    rows = sorted(S.run_tasks(tasks, scheduler=args.scheduler, workers=args.workers,
-                              processes=not args.in_process, progress_bar=not args.quiet),
+    rows = sorted(S.run_tasks(tasks, progress_bar=not args.quiet, cluster=cluster),
                   key=lambda r: r["run"])
+    # From the spec's loading (the check and the cluster's start overlap) to the last row.
     wall = time.perf_counter() - t0
     out = Path(args.report) / "sweep" / spec.name
     csv_path, pq_path = S.write_tables(rows, out)
