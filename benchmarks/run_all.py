@@ -30,6 +30,8 @@ BENCHMARKS = {
     "bench_memory.py": ([], ["--minutes", "1"]),
     "bench_startup.py": ([], ["--repeat", "1"]),
     "bench_suite.py": ([], ["--paths", "scenarios/safety"]),
+    "bench_run_vs_sil.py": ([], ["--rounds", "1"]),
+    "bench_sweep.py": ([], ["--rounds", "1"]),
     "bench_pacing.py": ([], ["--seconds", "2", "--long", "0"]),
     "bench_udp_latency.py": ([], []),
 }

@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", default="blf,mf4",
                         help="trace formats per scenario (blf, asc, mf4, csv, log, none; "
                         "native keeps the bench's own trace directory, trace/)")
-    parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write no PNG plots (scenario plots and coverage heatmaps)")
     parser.add_argument("--margins", nargs="?", type=int, const=10, default=0, metavar="N",
                         help="list the N smallest robustness margins of the suite after the "
                         "run (default 10; docs/search.md explains margins)")
