@@ -47,13 +47,15 @@ def main(args: argparse.Namespace) -> int:
     spec = S.load_spec(args.spec)
     points = spec.points()
     tasks = [S.point_texts(spec, p, k) for k, p in enumerate(points)]
-    # The cluster starts (and its workers warm up on the first point) while every point's
-    # scenario is built and checked here; no point runs before the check has passed.
+    # The cluster starts (and its workers warm up on the first point) while the other
+    # points' scenarios are built and checked here; no point runs before every one has
+    # passed. The first is checked before: a mistake common to all points costs no cluster.
+    _check(tasks[:1], spec.path)
     cluster = None if args.dry_run or not tasks else S.Cluster(
         scheduler=args.scheduler, workers=args.workers, processes=not args.in_process,
         warm=tasks[0])
     try:
-        _check(tasks, spec.path)
+        _check(tasks[1:], spec.path)
     except BaseException:
         if cluster is not None:
             cluster.close()
