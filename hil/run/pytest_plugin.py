@@ -514,6 +514,7 @@ class HilResults:
         # `hil run` notes when its process started; a plain pytest run counts from here.
         cli = sys.modules.get("hil.cli")
         self._started: float = getattr(cli, "STARTED", None) or self._configured
+        self._from_cli = self._started != self._configured
         self._collected: float | None = None
         self._reports_s: float | None = None
 
@@ -614,8 +615,11 @@ class HilResults:
         now = time.perf_counter()
         collected = self._collected or self._configured
         reports = self._reports_s or 0.0
-        return (f"session {now - self._started:.2f} s wall: start-up {collected - self._started:.2f} s "
-                "(imports, scenario checks, collection), scenarios "
+        # With -n the controller collects nothing: the workers' start-up and collection
+        # count under "scenarios". Without `hil run` the start-up is not known here.
+        start = (f"start-up {collected - self._started:.2f} s (imports, scenario checks"
+                 f"{', collection' if self._collected else ''}), " if self._from_cli else "")
+        return (f"session {now - self._started:.2f} s wall: {start}scenarios "
                 f"{now - reports - collected:.2f} s, reports {reports:.2f} s (summary.html, "
                 "coverage, heatmaps)")
 
