@@ -402,8 +402,8 @@ def local_cluster(workers: int, *, processes: bool = True) -> Any:
 
 class Cluster:
     """The sweep's Dask client (and LocalCluster), started in a thread: ``hil sweep``
-    checks every point meanwhile, and the workers warm up (``warm``: one point's task,
-    :class:`hil.calibration.sweep_worker.WarmUp`) while it does. :meth:`client` waits
+    checks every point meanwhile, and a LocalCluster's workers warm up (``warm``: one
+    point's task, :class:`hil.calibration.sweep_worker.WarmUp`) while it does. :meth:`client` waits
     for it; :meth:`close` closes what was started (also after a failed check)."""
 
     def __init__(self, *, scheduler: str | None = None, workers: int = 2,
@@ -429,7 +429,9 @@ class Cluster:
             if scheduler is None:
                 self._cluster = local_cluster(workers, processes=processes)
             self._client = Client(scheduler or self._cluster, set_as_default=False)
-            if warm is not None:
+            # Only on our own LocalCluster: a plugin registered on an existing cluster
+            # would stay with its scheduler and warm every worker it starts later.
+            if warm is not None and scheduler is None:
                 from hil.calibration.sweep_worker import WarmUp
 
                 self._client.register_plugin(WarmUp(warm))
