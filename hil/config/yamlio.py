@@ -243,23 +243,63 @@ def _build(text: str, filename: str) -> Any:
             frame.value.item_locs.append(loc)
         frame.size += size
 
+    # The loop below is the hot path of every load (a 1 MB scenario is 120,000 events):
+    # the common case, a scalar inside a mapping or a list, is handled inline; the rest
+    # goes through add() as containers do. Names are bound locally for the same reason.
+    get_event = parser.get_event
+    scalar_event, alias_event, doc_start = _ScalarEvent, yaml.AliasEvent, yaml.DocumentStartEvent
+    map_start, starts, ends = yaml.MappingStartEvent, _START, _END
+    merge = _MERGE
     try:
-        while parser.check_event():
-            event = parser.get_event()
-            if type(event) is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise fail("expected a single document in the file", event.start_mark)
-                continue
-            if type(event) is _ScalarEvent:
+        while (event := get_event()) is not None:
+            kind = type(event)
+            if kind is scalar_event:
+                value = event.value
+                if event.tag is not None or (event.implicit[0] and value
+                                             and value[0] in implicit_first):
+                    value = scalar(event)  # else: quoted, or plain and only a string
                 mark: Any = event.start_mark
-                value = scalar(event)
+                loc = (filename, mark.line + 1, mark.column + 1)
                 total += 1
                 if event.anchor is not None:
                     anchors[event.anchor] = (value, 1)
-                add(value, 1, (filename, mark.line + 1, mark.column + 1), event)
-            elif type(event) in _START:
-                is_map = type(event) is yaml.MappingStartEvent
+                if not stack:
+                    root = value
+                    continue
+                frame = stack[-1]
+                if not frame.is_map:
+                    frame.value.append(value)
+                    frame.value.item_locs.append(loc)
+                    frame.size += 1
+                elif not frame.has_key:
+                    frame.key, frame.key_loc, frame.has_key = value, loc, True
+                else:
+                    key, frame.has_key = frame.key, False
+                    mapping = frame.value
+                    if key is merge:
+                        frame.merges.append((value, loc))
+                    else:
+                        if key in mapping:
+                            key_loc: Any = frame.key_loc
+                            raise ConfigError(f"duplicate key {excerpt(key, 40)}",
+                                              file=filename, line=key_loc[1],
+                                              column=key_loc[2])
+                        mapping[key] = value
+                        mapping.key_locs[key] = frame.key_loc
+                        mapping.value_locs[key] = loc
+                    frame.size += 1
+                if total > MAX_VALUES:
+                    raise fail(f"the document holds more than {MAX_VALUES:,} values",
+                               event.start_mark)
+            elif kind in ends:
+                frame = stack.pop()
+                if frame.merges:
+                    _merge(frame, fail, event)
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (frame.value, frame.size)
+                add(frame.value, frame.size, frame.value.loc, event)
+            elif kind in starts:
+                is_map = kind is map_start
                 if event.tag is not None and event.tag not in (
                         "!", _TAG + ("map" if is_map else "seq")):
                     raise fail(f"the tag {_tag_name(event.tag)} is not allowed "
@@ -274,14 +314,10 @@ def _build(text: str, filename: str) -> Any:
                 if event.anchor is not None:
                     anchors.pop(event.anchor, None)  # a redefinition; not usable inside itself
                 total += 1
-            elif type(event) in _END:
-                frame = stack.pop()
-                if frame.merges:
-                    _merge(frame, fail, event)
-                if frame.anchor is not None:
-                    anchors[frame.anchor] = (frame.value, frame.size)
-                add(frame.value, frame.size, frame.value.loc, event)
-            elif type(event) is yaml.AliasEvent:
+                if total > MAX_VALUES:
+                    raise fail(f"the document holds more than {MAX_VALUES:,} values",
+                               event.start_mark)
+            elif kind is alias_event:
                 if event.anchor not in anchors:
                     raise fail(f"unknown or recursive alias *{excerpt(event.anchor, 40)}",
                                event.start_mark)
@@ -291,9 +327,10 @@ def _build(text: str, filename: str) -> Any:
                     raise fail(f"the document holds more than {MAX_VALUES:,} values once its "
                                "aliases are expanded", event.start_mark)
                 add(value, size, _mark_loc(filename, event.start_mark), event)
-            if total > MAX_VALUES:
-                raise fail(f"the document holds more than {MAX_VALUES:,} values",
-                           event.start_mark)
+            elif kind is doc_start:
+                documents += 1
+                if documents > 1:
+                    raise fail("expected a single document in the file", event.start_mark)
     finally:
         parser.dispose()
     return root

@@ -31,7 +31,7 @@ from typing import Any
 from hil.bench import Bench, open_bench
 from hil.bench.base import is_inconclusive, tightest_timing_bound_ns
 from hil.config.rig import RigConfig, check_signal_map, load_rig, resolve_rig_path
-from hil.config.yamlio import LocDict, load_yaml
+from hil.config.yamlio import LocDict, load_yaml, paused_gc
 from hil.errors import ConfigError, HilError, PlantStepError, ScenarioError
 from hil.run import interrupt
 from hil.scenario.expect import Verdict, evaluate_all, verdict_summary
@@ -182,7 +182,14 @@ def vocabulary_for(rig_path: Path, plant: str | None = None) -> Vocabulary:
 
 def load(path: str | Path, *, rig: str | Path | None = None) -> Scenario:
     """Load and check a scenario against its rig's DBC, plant and ECU names."""
-    path = Path(path)
+    # No cyclic gc while the document and the scenario are built (yamlio.paused_gc), and
+    # the parsed document is freed before it is back on: the first collection after the
+    # load walks the scenario only, not every mapping of the file as well.
+    with paused_gc():
+        return _load(Path(path), rig)
+
+
+def _load(path: Path, rig: str | Path | None) -> Scenario:
     # The rig and the plant set must be known before the scenario can be checked against
     # their names: read them from the file first (the full load that follows reports any
     # error in the file with its position).

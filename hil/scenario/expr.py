@@ -216,13 +216,19 @@ def compile_expr(text: str, names: NamesProvider, choices: ChoicesProvider | Non
         # YAML folds plain multi-line scalars into one line; a literal newline would only
         # come from a block scalar, where columns cannot be mapped back anyway.
         text = " ".join(text.split())
+    # The suggestions are listed only for an unknown name: copying or sorting every name
+    # for each of a file's thousands of conditions would make loading quadratic.
     if callable(names) and not isinstance(names, Collection):
         known = names
-        suggestions = list(candidates or ())
+
+        def suggestions() -> list[str]:
+            return list(candidates or ())
     else:
         name_set = frozenset(names)
         known = name_set.__contains__
-        suggestions = list(candidates) if candidates is not None else sorted(name_set)
+
+        def suggestions() -> list[str]:
+            return list(candidates) if candidates is not None else sorted(name_set)
     compiler = _Compiler(text, known, suggestions, choices or (lambda _n: None), where)
     fn, is_condition, rob = compiler.build()
     return Expr(text=text, names=frozenset(compiler.used), where=where, _fn=fn,
@@ -273,8 +279,9 @@ def _distance(op: type[ast.cmpop], left: _Fn, right: _Fn, read: frozenset[str]) 
 class _Compiler:
     """One pass over the ast: validate against the whitelist and build closures."""
 
-    def __init__(self, text: str, known: Callable[[str], bool], suggestions: list[str],
-                 choices: ChoicesProvider, where: Where | None) -> None:
+    def __init__(self, text: str, known: Callable[[str], bool],
+                 suggestions: Callable[[], list[str]], choices: ChoicesProvider,
+                 where: Where | None) -> None:
         self.text = text
         self.known = known
         self.suggestions = suggestions
@@ -285,6 +292,9 @@ class _Compiler:
         self.placeholders: dict[str, str] = {}
         self.depth = 0
         self.arithmetic = False   # Expr.arithmetic
+        #: per Compare node: its operands compiled and the names each reads (robustness
+        #: reuses them instead of compiling every operand a second time)
+        self.operands: dict[int, tuple[list[_Fn], list[frozenset[str]]]] = {}
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -379,17 +389,12 @@ class _Compiler:
         return lambda ns, m: (np.abs(_num(value(ns))) - _half_step(read, m)) / _scale(read, m)
 
     def _robust_compare(self, node: ast.Compare) -> _Rob:
-        operands = [node.left, *node.comparators]
+        if id(node) not in self.operands:  # every Compare is compiled before; stay safe
+            self._compare(node)
+        fns, reads = self.operands[id(node)]
         links: list[_Rob] = []
         for i, op in enumerate(node.ops):
-            pair = operands[i:i + 2]
-            names_before = set(self.used)
-            self.used = set()
-            fns = [self._choice(o, operands, operands.index(o)) if isinstance(o, ast.Constant)
-                   and isinstance(o.value, str) else self._node(o) for o in pair]
-            read = frozenset(self.used)
-            self.used |= names_before
-            links.append(_distance(type(op), fns[0], fns[1], read))
+            links.append(_distance(type(op), fns[i], fns[i + 1], reads[i] | reads[i + 1]))
         if len(links) == 1:
             return links[0]
 
@@ -492,11 +497,18 @@ class _Compiler:
             self.operators.add(entry[0])
         operands = [node.left, *node.comparators]
         compiled: list[_Fn] = []
+        reads: list[frozenset[str]] = []
+        outer = self.used
         for i, operand in enumerate(operands):
+            self.used = set()
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
                 compiled.append(self._choice(operand, operands, i))
             else:
                 compiled.append(self._node(operand))
+            reads.append(frozenset(self.used))
+            outer |= self.used
+        self.used = outer
+        self.operands[id(node)] = (compiled, reads)
 
         if len(ops) == 1:
             left, right, op0 = compiled[0], compiled[1], ops[0]
@@ -578,6 +590,6 @@ class _Compiler:
             raise self._fail(f"{name} is not a name", node)
         if not self.known(name):
             raise self._fail(f"unknown signal or quantity {excerpt(name)}"
-                             f"{closest(name, self.suggestions)}", node)
+                             f"{closest(name, self.suggestions())}", node)
         self.used.add(name)
         return name
