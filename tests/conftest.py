@@ -33,6 +33,21 @@ def _given(config: pytest.Config, option: str) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if _given(config, "--hil-report"):
         return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and _WORKER_KEY in workerinput:
+        # An xdist worker writes into its controller's directory, which the controller
+        # removes (a worker can be ended before its own cleanups run).
+        config.option.hil_report = workerinput[_WORKER_KEY]
+        return
     report = tempfile.mkdtemp(prefix="ntec-tests-reports-")
     config.option.hil_report = report
     config.add_cleanup(lambda: shutil.rmtree(report, ignore_errors=True))
+
+
+_WORKER_KEY = "ntec_tests_hil_report"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    if not _given(node.config, "--hil-report"):
+        node.workerinput[_WORKER_KEY] = node.config.option.hil_report
