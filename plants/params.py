@@ -197,6 +197,23 @@ class DriverParams:
 
 
 @dataclass
+class ElectricParams:
+    """Electric motor-generator on the crank with its energy store (plants/electric.py)."""
+    enabled: bool = False                    # the road car has none
+    max_power_kw: float = 120.0              # motoring
+    max_regen_kw: float = 120.0              # generating (harvest under braking)
+    max_torque_nm: float = 200.0             # at the crank, through the machine's gear
+    min_rpm: float = 3000.0                  # no torque below this crank speed
+    efficiency: float = 0.95                 # machine + inverter, each direction
+    capacity_mj: float = 4.0                 # usable energy of the store
+    initial_soc_pct: float = 100.0
+    min_soc_pct: float = 0.0                 # no deployment at or below this
+    deploy_throttle_pct: float = 95.0        # full deployment at or above this throttle
+    deploy_min_kph: float = 100.0            # ... above this speed (no launch deployment)
+    harvest_brake_pct: float = 5.0           # harvest while braking above this
+
+
+@dataclass
 class SensorParams:
     """Global sensor settings (per-sensor ranges are those of the DBC, see plants/sensors.py)."""
     noise_scale: float = 1.0                 # 0 makes every sensor noise-free
@@ -211,6 +228,7 @@ class PlantParams:
     exhaust: ExhaustParams = field(default_factory=ExhaustParams)
     vehicle: VehicleParams = field(default_factory=VehicleParams)
     driver: DriverParams = field(default_factory=DriverParams)
+    electric: ElectricParams = field(default_factory=ElectricParams)
     sensors: SensorParams = field(default_factory=SensorParams)
     name: str = "custom"
 
@@ -236,6 +254,8 @@ def _coerce(old: Any, value: Any, key: str) -> Any:
     if isinstance(old, bool):
         if isinstance(value, bool):
             return value
+        if isinstance(value, (int, float)) and value in (0, 1):   # a scenario's params are numbers
+            return bool(value)
         raise PlantError(f"parameter {key!r} must be true/false, got {value!r}")
     if isinstance(old, int):
         if isinstance(value, (int, float)) and float(value).is_integer():
@@ -301,7 +321,8 @@ def validate(p: PlantParams) -> None:
                 "engine.inertia_kg_m2", "engine.compression_ratio", "turbo.inertia_kg_m2",
                 "vehicle.mass_kg", "vehicle.wheel_radius_m", "vehicle.final_drive",
                 "thermal.coolant_heat_capacity_j_per_k", "thermal.oil_heat_capacity_j_per_k",
-                "exhaust.cat_heat_capacity_j_per_k", "exhaust.lambda_tau_s"]
+                "exhaust.cat_heat_capacity_j_per_k", "exhaust.lambda_tau_s",
+                "electric.efficiency"]
     for key in positive:
         sec, name = key.split(".")
         if not getattr(getattr(p, sec), name) > 0:
@@ -312,5 +333,7 @@ def validate(p: PlantParams) -> None:
         raise PlantError("vehicle.gear_ratios must be a non-empty list of positive ratios")
     if p.vehicle.driven_axle not in ("front", "rear"):
         raise PlantError(f"vehicle.driven_axle must be 'front' or 'rear', got {p.vehicle.driven_axle!r}")
+    if p.electric.efficiency > 1.0 or p.electric.capacity_mj < 0.0 or p.electric.max_torque_nm < 0.0:
+        raise PlantError("electric.efficiency must be in (0, 1], capacity_mj and max_torque_nm >= 0")
     if p.sensors.slow_period_steps < 1:
         raise PlantError("sensors.slow_period_steps must be >= 1")
