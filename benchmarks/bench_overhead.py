@@ -78,7 +78,10 @@ def _bare_parts(scenario: Any, e2e: bool) -> dict[str, Any]:
                      for s in message.signals if (lk := apply.get(s.name))]
             ecu_msgs[message.name] = (cycle, links, {}, encode, check, mc.decode_into)
         else:
-            bench_msgs.append((cycle, encode, check, mc.decode_into))
+            # Every signal of the bench's messages (BenchCmd, BenchSession), the operator's
+            # commands where it has them: E2E counter and CRC fields are the protector's.
+            values = {s.name: bench.operator.commands.get(s.name, 0.0) for s in message.signals}
+            bench_msgs.append((cycle, encode, check, mc.decode_into, values))
     tasks = [(t.spec, t.controllers) for t in bench.ecu.tasks]
     fast = next(c for s, c in tasks if s.trigger)
     periodic = [(s.period_ns // step_ns, c) for s, c in tasks if not s.trigger]
@@ -86,7 +89,7 @@ def _bare_parts(scenario: Any, e2e: bool) -> dict[str, Any]:
     return {"bench": bench, "plant": bench.plant, "signals": bench.ecu.signals, "plant_msgs": plant_msgs,
             "ecu_fast": ecu_fast, "ecu_cyclic": list(ecu_msgs.values()), "fast": fast,
             "periodic": periodic, "bench_msgs": bench_msgs,
-            "bench_values": bench.operator.commands, "step_ns": step_ns}
+            "step_ns": step_ns}
 
 
 def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
@@ -98,7 +101,6 @@ def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
     signals = p["signals"]
     plant_msgs, fast, periodic = p["plant_msgs"], p["fast"], p["periodic"]
     ecu_fast, ecu_cyclic, bench_msgs = p["ecu_fast"], p["ecu_cyclic"], p["bench_msgs"]
-    bench_values = p["bench_values"]
     dt = p["step_ns"] / 1e9
     steps = round(seconds / dt)
     step = plant.step
@@ -144,7 +146,7 @@ def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
         for entry in ecu_cyclic:
             if n % entry[0] == 1:
                 apply(entry, entry[3](signals))
-        for cycle, encode, check, decode_into in bench_msgs:
+        for cycle, encode, check, decode_into, bench_values in bench_msgs:
             if n % cycle == 2:
                 data = encode(bench_values)
                 if check is None or check(data) in (0, 4):
