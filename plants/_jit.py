@@ -14,6 +14,14 @@ tests/plants/test_compiled_path.py). docs/plants/compiled.md.
 
 numba is imported only here, and only when the first plant is built: ``import plants``
 does not load it.
+
+Loading numba and its cached machine code costs a fresh process a few tenths of a second
+once; the compiled step saves ~15 us per plant step. A process that will simulate less than
+:data:`SHORT_RUN_S` in all is quicker on the plain-Python kernels: :func:`plan` (``hil run``
+calls it with the simulated time of the scenarios it runs in its own process, before the
+first plant is built) chooses them then. Verdicts and traces do not depend on the choice
+(the two paths are bit-identical). ``NTEC_HIL_PURE_PYTHON=0`` keeps the compiled kernels
+whatever the run's length, ``=1`` forces the plain-Python ones.
 """
 
 from __future__ import annotations
@@ -35,8 +43,29 @@ def _pure_requested() -> bool:
 #: True when the kernels run compiled (numba importable and the fallback not forced).
 COMPILED = not _pure_requested() and importlib.util.find_spec("numba") is not None
 
+#: Simulated seconds below which a whole process is quicker on the plain-Python kernels
+#: than on loading numba (benchmarks/RESULTS.md, "Start-up: the path chosen by the run's
+#: length"). A ~break-even figure: either path gives the same traces.
+SHORT_RUN_S = 20.0
+
 _KERNELS: list[Callable[..., Any]] = []
 _compiled = False
+#: The path is fixed once a plant part has been built (its state arrays are of one kind).
+_fixed = False
+
+
+def plan(simulated_s: float | None) -> bool:
+    """Before the process builds its first plant: run the plain-Python kernels when it will
+    simulate less than :data:`SHORT_RUN_S` in all (``None``: not known; keep the default).
+    A no-op once a plant was built or when ``NTEC_HIL_PURE_PYTHON`` says which path.
+    Returns whether the kernels run compiled."""
+    global COMPILED, _fixed
+    if not _fixed:
+        _fixed = True
+        if (COMPILED and simulated_s is not None and simulated_s < SHORT_RUN_S
+                and os.environ.get(PURE_PYTHON_ENV, "").strip() != "0"):
+            COMPILED = False
+    return COMPILED
 
 
 def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,6 +76,8 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def array(values: Iterable[float]) -> Any:
     """State or parameters as the kernels take them: float64 array (compiled) or list."""
+    global _fixed
+    _fixed = True
     if COMPILED:
         import numpy as np
 
@@ -56,6 +87,8 @@ def array(values: Iterable[float]) -> Any:
 
 def array2d(rows: Iterable[Iterable[float]]) -> Any:
     """A table (rows of floats): a 2-D float64 array (compiled) or a list of lists."""
+    global _fixed
+    _fixed = True
     if COMPILED:
         import numpy as np
 
@@ -81,7 +114,8 @@ def plain(fn: Callable[..., Any]) -> Callable[..., Any]:
 def compile_kernels() -> None:
     """Replace every registered kernel, in every kernel module, by its numba dispatcher
     (idempotent; a no-op on the fallback). Compilation itself happens on first call."""
-    global _compiled
+    global _compiled, _fixed
+    _fixed = True
     if _compiled or not COMPILED:
         return
     import numba

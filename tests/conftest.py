@@ -14,13 +14,22 @@ Reports: the hil plugin's fixtures (``hil``, ``hil_check``) and the Python scena
 the repository's reports/ (right for ``pytest scenarios/``, where this conftest is not
 loaded). The project's own tests write to a temporary directory instead, removed at the
 end of the session; ``--hil-report DIR`` keeps them in DIR.
+
+Plant kernels: a test that runs ``hil run`` in this process on a short scenario would make
+it choose the plain-Python kernels (plants/_jit.py plan) for every later test of the
+worker; ``NTEC_HIL_PURE_PYTHON=0`` keeps the default install's compiled path (set to ``1``
+outside, it still forces the fallback; tests/plants/test_compiled_path.py tests the plan
+in its own interpreters).
 """
 
+import os
 import shutil
 import tempfile
 
 import pytest
 from hypothesis import settings
+
+os.environ.setdefault("NTEC_HIL_PURE_PYTHON", "0")
 
 settings.register_profile("ntec", deadline=None, database=None)
 settings.load_profile("ntec")

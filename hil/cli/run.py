@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -94,6 +95,28 @@ def pytest_args(args: argparse.Namespace, paths: list[str] | None = None) -> lis
     return out
 
 
+_DURATION = re.compile(r"^duration:[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*(?:#.*)?$", re.M)
+
+
+def simulated_seconds(files: list[Path]) -> float | None:
+    """The simulated time of these scenario files in all, from each file's top-level
+    ``duration:`` line (a cheap scan, not a load: the load checks the files properly);
+    ``None`` when one of them does not say (a Python scenario, an unusual layout)."""
+    from hil.config.units import UnitError, parse_time_ns
+
+    total = 0
+    for f in files:
+        try:
+            match = _DURATION.search(f.read_text(encoding="utf-8")) if f.suffix != ".py" \
+                else None
+            if match is None:
+                return None
+            total += parse_time_ns(match.group(1))
+        except (OSError, UnicodeError, UnitError):
+            return None
+    return total / 1e9
+
+
 def main(args: argparse.Namespace) -> int:
     import pytest
 
@@ -164,6 +187,12 @@ def main(args: argparse.Namespace) -> int:
         print("hil run: error: no scenarios found in " + ", ".join(args.paths or ["scenarios/"]),
               file=sys.stderr)
         return 2
+    if args.workers in ("0", 0) and not getattr(args, "scheduler", None):
+        # This process runs every scenario: a short run is quicker on the plain-Python
+        # plant kernels than on loading numba (plants/_jit.py plan; same traces).
+        from plants import _jit
+
+        _jit.plan(simulated_seconds(files))
     # Each file with its rig, DBC, signal map, plant parameters, ECU configuration
     # (controller classes, periods, calibration loader) and calibration.
     loaded = [load(f, rig=args.rig) for f in files]  # a one-line HilError, printed by main

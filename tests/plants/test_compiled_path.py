@@ -125,3 +125,38 @@ def test_a_plant_keeps_its_state_in_the_kernels_arrays():
     assert plant.health.wastegate == "stuck_open"
     plant.step(1e-3, plant.inputs)
     assert plant.turbo.wg_fault == "stuck_open" and plant.turbo.wg_pos == 1.0
+
+
+PLAN = r"""
+import os, sys
+from plants import _jit, build_plant
+first = _jit.plan(float(sys.argv[1]))
+plant = build_plant("road_car")
+again = _jit.plan(1.0)          # a plant exists: the path is fixed
+kind = type(plant.engine.st).__name__
+print(first, again, kind, "numba" in sys.modules)
+"""
+
+
+def _plan(seconds: float, env_value: str | None) -> list[str]:
+    env = dict(os.environ)
+    env.pop(_jit.PURE_PYTHON_ENV, None)
+    if env_value is not None:
+        env[_jit.PURE_PYTHON_ENV] = env_value
+    proc = subprocess.run([sys.executable, "-c", PLAN, str(seconds)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.split()
+
+
+def test_a_short_run_plans_the_plain_python_kernels_and_never_loads_numba():
+    """plants/_jit.py plan: below SHORT_RUN_S of simulated time the process keeps the
+    plain-Python kernels (lists, numba not imported); above it, the compiled ones; the
+    choice is fixed once a plant was built."""
+    assert _plan(_jit.SHORT_RUN_S / 4, None) == ["False", "False", "list", "False"]
+    assert _plan(_jit.SHORT_RUN_S * 3, None) == ["True", "True", "ndarray", "True"]
+
+
+def test_the_environment_overrides_the_plan():
+    assert _plan(1.0, "0") == ["True", "True", "ndarray", "True"]      # always compiled
+    assert _plan(1000.0, "1") == ["False", "False", "list", "False"]   # always Python
