@@ -160,3 +160,29 @@ def test_a_short_run_plans_the_plain_python_kernels_and_never_loads_numba():
 def test_the_environment_overrides_the_plan():
     assert _plan(1.0, "0") == ["True", "True", "ndarray", "True"]      # always compiled
     assert _plan(1000.0, "1") == ["False", "False", "list", "False"]   # always Python
+
+
+WARM = r"""
+import numpy as np
+from plants import _jit, build_plant, composite
+a, b = build_plant("road_car", seed=1), build_plant("road_car", seed=1)
+before = a._big_s.copy()
+a.warm_up()
+loaded = len(composite.packed_step.signatures)   # the dispatcher, once a plant is built
+same_state = bool(np.array_equal(a._big_s, before, equal_nan=True))   # NaN: "not yet"
+out_a = dict(a.step(1e-3, a.inputs))
+out_b = dict(b.step(1e-3, b.inputs))
+print(loaded, same_state, out_a == out_b)
+"""
+
+
+def test_warm_up_loads_the_compiled_step_without_touching_the_plant():
+    """A wall-clock bench warms the plant before its clock starts (hil/bench/wall.py): the
+    compiled step is ready (numba has its machine code) and the plant steps as one that
+    was not warmed."""
+    env = dict(os.environ)
+    env[_jit.PURE_PYTHON_ENV] = "0"
+    proc = subprocess.run([sys.executable, "-c", WARM], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["1", "True", "True"]
