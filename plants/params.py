@@ -335,5 +335,10 @@ def validate(p: PlantParams) -> None:
         raise PlantError(f"vehicle.driven_axle must be 'front' or 'rear', got {p.vehicle.driven_axle!r}")
     if p.electric.efficiency > 1.0 or p.electric.capacity_mj < 0.0 or p.electric.max_torque_nm < 0.0:
         raise PlantError("electric.efficiency must be in (0, 1], capacity_mj and max_torque_nm >= 0")
+    if p.electric.enabled:
+        # Accepting it would run the car without the machine and say nothing.
+        raise PlantError("electric.enabled: the electric machine (plants/electric.py) is not "
+                         "coupled to the composite plant yet; the car's power is the "
+                         "engine's (docs/plants/electric.md, 'Status')")
     if p.sensors.slow_period_steps < 1:
         raise PlantError("sensors.slow_period_steps must be >= 1")

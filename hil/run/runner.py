@@ -219,7 +219,35 @@ def _load(path: Path, rig: str | Path | None) -> Scenario:
         if exc.file is None:
             raise _at_key(exc, raw, "calibration", path) from None
         raise
+    if scenario.params:
+        _check_param_values(rig_path, scenario, raw, path)
     return scenario
+
+
+def _check_param_values(rig_path: Path, scenario: Scenario, raw: Any, path: Path) -> None:
+    """The scenario's ``params:`` values against the composite plant's own checks (a
+    negative mass, a switch the plant does not have), before anything runs: their names
+    were checked by the loader. Another plant class or an FMU checks them when built."""
+    from plants.errors import PlantError
+    from plants.params import load_params
+
+    rig = load_rig(rig_path)
+    if rig.plant_class is not None or rig.fmu is not None:
+        return
+    try:
+        load_params(scenario.plant or rig.plant, dict(scenario.params))
+    except PlantError as exc:
+        message = str(exc)
+        params = raw.get("params") if isinstance(raw, LocDict) else None
+        if isinstance(params, LocDict):
+            named = [k for k in params if f"'{k}'" in message or message.startswith(f"{k}:")
+                     or message.startswith(f"{k} ")]
+            if named:
+                loc = params.value_loc(named[0])
+                if loc is not None:
+                    raise ScenarioError(message, file=str(path), line=loc[1],
+                                        column=loc[2]) from None
+        raise _at_key(HilError(message), raw, "params", path) from None
 
 
 def _at_key(exc: HilError, raw: Any, key: str, path: Path) -> ScenarioError:

@@ -100,6 +100,10 @@ NUMBERS = {
                         "by: 0.5 s}\n", 5, r"band: expected a finite number"),
     "settle_target_nan": (HEAD + "expect:\n  - settle: {signal: Lambda, target: .nan, "
                           "band: 0.1, by: 0.5 s}\n", 5, r"target: expected a finite number"),
+    "plant_param_out_of_range": (HEAD + "params: {vehicle.mass_kg: -5}\n" + EXPECT, 4,
+                                 r"'vehicle.mass_kg' must be > 0"),
+    "plant_switch_not_coupled": (HEAD + "params: {electric.enabled: 1}\n" + EXPECT, 4,
+                                 r"electric.enabled: .*not coupled"),
     "hex_400_digits_value": (HEAD + "initial: {driver.throttle_pct: 0x" + "f" * 400 + "}\n"
                              + EXPECT, 4, r"finite number.*integer of 1600 bits"),
 }

@@ -59,3 +59,14 @@ def test_race_car_params_carry_the_machine_switched_off():
     p = load_params("race_car").electric
     assert (p.max_power_kw, p.capacity_mj, p.enabled) == (120.0, 4.0, False)
     assert not load_params("road_car").electric.enabled
+
+
+def test_enabling_the_uncoupled_machine_is_refused_not_ignored():
+    """The machine is not on the composite's crank yet: a parameter set or a scenario
+    that switches it on gets one line, not a run without it."""
+    import pytest
+
+    from plants.errors import PlantError
+
+    with pytest.raises(PlantError, match="not coupled to the composite plant yet"):
+        load_params("race_car", {"electric.enabled": 1})
