@@ -20,7 +20,7 @@ overrun (an event more than 1 ms late).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from hil.scenario.expect import Verdict
 from hil.scenario.model import Budget
 from hil.wire.dbc import cycle_time_ns, e2e_data_id
 from hil.wire.e2e import E2ERx, RxStatus
+
+if TYPE_CHECKING:
+    from hil.bench.fitness import Stall
 
 PASS, FAIL, WARN = "PASS", "FAIL", "WARN"
 #: The self-test's check name: a preflight whose only failure it is says the rig cannot
@@ -251,6 +254,18 @@ def _check_ecu_state(report: Fitness, rig: RigConfig, trace: Any, bench: Any,
                    f"{warmup_s:g} s warm-up")
 
 
+def _worst_stall_after(bench: Any, from_ns: int) -> Stall | None:
+    """The longest stall after ``from_ns`` beyond what the ECU's supervision tolerates
+    (the bench's own, or the ECU side's for an ECU process on this machine); None if none."""
+    from hil.bench.fitness import ecu_stall_tolerance_ns
+
+    tolerance = ecu_stall_tolerance_ns(bench.rig, bench.db)
+    if tolerance is None:
+        return None
+    stalls = [s for s in bench.stalls() if s.late_ns > tolerance and s.t_ns >= from_ns]
+    return max(stalls, key=lambda s: s.late_ns) if stalls else None
+
+
 def _check_traffic(report: Fitness, bench: Any) -> None:
     rx = bench.bus.frames_received
     if rx == 0:
@@ -288,10 +303,18 @@ def _check_ecu_messages(report: Fitness, bench: Any, trace: Any, warmup_s: float
             mean = float(d.mean())
             p99 = float(np.percentile(d, 99))
             ok = abs(mean - cycle) <= tolerance * cycle
-            report.add(name, PASS if ok else FAIL,
-                       f"{t_w.size} frames, mean period {mean / 1e6:.3f} ms (DBC "
-                       f"{cycle / 1e6:g} ms +-{tolerance * 100:g} %), p99 interval "
-                       f"{p99 / 1e6:.3f} ms, max {d.max() / 1e6:.3f} ms")
+            detail = (f"{t_w.size} frames, mean period {mean / 1e6:.3f} ms (DBC "
+                      f"{cycle / 1e6:g} ms +-{tolerance * 100:g} %), p99 interval "
+                      f"{p99 / 1e6:.3f} ms, max {d.max() / 1e6:.3f} ms")
+            stall = None if ok else _worst_stall_after(bench, warm)
+            if stall is not None:
+                # After a stall the bench catches up on its trigger frames in a burst, and
+                # an ECU that answers them (or stopped with it) shows the bench's period,
+                # not its own: a warning naming the stall; each verdict weighs its stalls.
+                report.add(name, WARN, f"{detail} -- after {stall.text()}: the period is "
+                           "the stalled bench's, not the ECU's")
+            else:
+                report.add(name, PASS if ok else FAIL, detail)
         data_id = e2e_data_id(message)
         if data_id is None or t.size == 0:
             continue

@@ -157,3 +157,53 @@ def test_the_tightest_bound_is_the_scenarios_smallest_timing_bound():
 def test_no_ecu_stall_from_an_empty_recording():
     assert ecu_stalls(_trace_with_ecu_frames([]), DB, ECU) == []
     assert np.isfinite(ecu_stall_tolerance_ns(UDP, DB))
+
+
+class _Frames:
+    def __init__(self, t_end_ns):
+        self.t_end_ns = np.asarray(t_end_ns, dtype=np.int64)
+        self.data = np.zeros((len(t_end_ns), 8), dtype=np.uint8)
+        self.dlc = np.full(len(t_end_ns), 8)
+
+
+class _CycleBench:
+    """What the preflight's message checks read of a bench: EcuFast every 0.74 ms (a burst
+    after a stall), every other ECU message at its DBC cycle."""
+
+    def __init__(self, stalls):
+        self.rig, self.db, self._stalls = UDP, DB, stalls
+
+    def stalls(self):
+        return self._stalls
+
+    def frames(self, name):
+        from hil.wire.dbc import cycle_time_ns
+
+        period = 740_000 if name == "EcuFast" else cycle_time_ns(DB.get_message_by_name(name))
+        return _Frames(np.arange(1, 2001) * (period or 100 * MS))
+
+
+def _cycle_check(stalls):
+    from hil.bench.preflight import _check_ecu_messages
+
+    report = Fitness("udp")
+    bench = _CycleBench(stalls)
+    _check_ecu_messages(report, bench, bench, warmup_s=0.3, tolerance=0.2)
+    return next(c for c in report.checks if c.name == "EcuFast cycle")
+
+
+def test_an_ecu_cycle_distorted_by_a_bench_stall_warns_naming_the_stall():
+    """Measured on the udp rig: a 100 ms stall of the bench, its catch-up burst of PlantFast
+    frames, EcuFast's mean period 0.726 ms, and the preflight FAILED the scenario. The
+    period is the bench's: a warning naming the stall (each verdict then weighs it)."""
+    check = _cycle_check([Stall(500 * MS, 100 * MS)])
+    assert check.status == "WARN"
+    assert "the bench stalled 100 ms at 0.500 s" in check.detail
+    assert "mean period 0.740 ms" in check.detail
+
+
+def test_an_ecu_cycle_off_without_a_stall_still_fails():
+    assert _cycle_check([]).status == "FAIL"
+    tolerated = ecu_stall_tolerance_ns(UDP, DB)
+    assert _cycle_check([Stall(500 * MS, tolerated)]).status == "FAIL"   # within tolerance
+    assert _cycle_check([Stall(100 * MS, 50 * MS)]).status == "FAIL"     # in the warm-up
