@@ -254,15 +254,16 @@ def _check_ecu_state(report: Fitness, rig: RigConfig, trace: Any, bench: Any,
                    f"{warmup_s:g} s warm-up")
 
 
-def _worst_stall_after(bench: Any, from_ns: int) -> Stall | None:
-    """The longest stall after ``from_ns`` beyond what the ECU's supervision tolerates
-    (the bench's own, or the ECU side's for an ECU process on this machine); None if none."""
+def _worst_stall(bench: Any) -> Stall | None:
+    """The listen's longest stall beyond what the ECU's supervision tolerates (the bench's
+    own, or the ECU side's for an ECU process on this machine; one in the warm-up counts
+    too: its catch-up burst runs on after it); None if none."""
     from hil.bench.fitness import ecu_stall_tolerance_ns
 
     tolerance = ecu_stall_tolerance_ns(bench.rig, bench.db)
     if tolerance is None:
         return None
-    stalls = [s for s in bench.stalls() if s.late_ns > tolerance and s.t_ns >= from_ns]
+    stalls = [s for s in bench.stalls() if s.late_ns > tolerance]
     return max(stalls, key=lambda s: s.late_ns) if stalls else None
 
 
@@ -306,7 +307,7 @@ def _check_ecu_messages(report: Fitness, bench: Any, trace: Any, warmup_s: float
             detail = (f"{t_w.size} frames, mean period {mean / 1e6:.3f} ms (DBC "
                       f"{cycle / 1e6:g} ms +-{tolerance * 100:g} %), p99 interval "
                       f"{p99 / 1e6:.3f} ms, max {d.max() / 1e6:.3f} ms")
-            stall = None if ok else _worst_stall_after(bench, warm)
+            stall = None if ok else _worst_stall(bench)
             if stall is not None:
                 # After a stall the bench catches up on its trigger frames in a burst, and
                 # an ECU that answers them (or stopped with it) shows the bench's period,

@@ -206,4 +206,5 @@ def test_an_ecu_cycle_off_without_a_stall_still_fails():
     assert _cycle_check([]).status == "FAIL"
     tolerated = ecu_stall_tolerance_ns(UDP, DB)
     assert _cycle_check([Stall(500 * MS, tolerated)]).status == "FAIL"   # within tolerance
-    assert _cycle_check([Stall(100 * MS, 50 * MS)]).status == "FAIL"     # in the warm-up
+    # a stall in the warm-up counts: its catch-up burst runs on after it
+    assert _cycle_check([Stall(226 * MS, 8 * MS)]).status == "WARN"
