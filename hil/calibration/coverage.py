@@ -374,7 +374,9 @@ def update_index(report_dir: str | Path, records: Iterable[Mapping[str, Any]]) -
         cal = idx["calibrations"].setdefault(rec["calibration"]["name"], {"scenarios": {}})
         cal["scenarios"][rec["scenario"]] = dict(rec)
     path = index_path(report_dir)
-    atomic_write(path, json.dumps(idx, indent=1, sort_keys=True))
+    # Compact: the index holds every scenario's record (MBs for a suite); indent=1 made
+    # its encoding the largest cost of a suite's final reports after the heatmaps.
+    atomic_write(path, json.dumps(idx, separators=(",", ":"), sort_keys=True))
     return path
 
 

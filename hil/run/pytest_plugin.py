@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -517,6 +518,7 @@ class HilResults:
         self._from_cli = self._started != self._configured
         self._collected: float | None = None
         self._reports_s: float | None = None
+        self._preimport: threading.Thread | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -622,6 +624,23 @@ class HilResults:
         return (f"session {now - self._started:.2f} s wall: {start}scenarios "
                 f"{now - reports - collected:.2f} s, reports {reports:.2f} s (summary.html, "
                 "coverage, heatmaps)")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        """With -n the controller waits while the workers run: it imports matplotlib then
+        (a daemon thread, ~1 s here), not at the end for the coverage heatmaps, where
+        nothing else runs. Without -n matplotlib is imported by the first scenario's plots."""
+        if self._preimport is not None or self.config.getoption("hil_no_plots"):
+            return
+
+        def preimport() -> None:
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.colors  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+
+        self._preimport = threading.Thread(target=preimport, name="hil-preimport",
+                                           daemon=True)
+        self._preimport.start()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
