@@ -31,6 +31,7 @@ BENCHMARKS = {
     "bench_startup.py": ([], ["--repeat", "1"]),
     "bench_suite.py": ([], ["--paths", "scenarios/safety"]),
     "bench_run_vs_sil.py": ([], ["--rounds", "1"]),
+    "bench_peer.py": ([], ["--seconds", "2", "--rounds", "1"]),
     "bench_sweep.py": ([], ["--rounds", "1"]),
     "bench_pacing.py": ([], ["--seconds", "2", "--long", "0"]),
     "bench_udp_latency.py": ([], []),
