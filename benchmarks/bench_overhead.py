@@ -129,7 +129,7 @@ def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
     for n in range(steps):
         now_s = n * dt
         step(dt, inputs)
-        for _name, cycle, links, values, encode, check, decode_into in plant_msgs:
+        for name, cycle, links, values, encode, check, decode_into in plant_msgs:
             if n % cycle:
                 continue
             for signal, quantity, scale, offset in links:
@@ -137,6 +137,10 @@ def bare_loop(scenario: Any, seconds: float, *, e2e: bool = True,
             data = encode(values)
             if check is None or check(data) in (0, 4):
                 decode_into(data, signals)
+                # received: the controllers' documented input (docs/interfaces.md); without
+                # it they stay in their never-received fallbacks, as the ECU runtime's
+                # reception bookkeeping would not let them
+                signals[name + "_RxStatus"] = 0
             if cycle == 1:  # PlantFast triggers the fast task, which sends EcuFast
                 run_task(fast, now_s)
                 apply(ecu_fast, ecu_fast[3](signals))
